@@ -1,0 +1,160 @@
+#include "array_handle.hpp"
+
+#include <string>
+#include <utility>
+
+#include "arguments.hpp"
+#include "docstrings.hpp"
+#include "errors.hpp"
+#include "mapping_owner.hpp"
+#include "mmap_array/raw_array.hpp"
+
+namespace nb = nanobind;
+
+namespace mmap_array::python {
+namespace {
+
+void construct(array_handle* self, nb::handle filename, nb::handle dtype, std::string_view mode,
+               nb::handle shape, nb::handle offset, std::string_view order) {
+  const mode_argument how = to_mode(mode);
+  const bool fortran = to_fortran_order(order);
+  path_argument path = to_path(filename);
+  dtype_argument type = to_dtype(dtype);
+  raw_array_spec spec{type.itemsize, to_offset(offset), to_shape(shape)};
+  if (how.create && !spec.shape) {
+    PyErr_Format(PyExc_ValueError, "mode 'w+' creates a new file and needs a shape, e.g. "
+                                   "shape=(1000,)");
+    throw nb::python_error();
+  }
+
+  mapped_file file;
+  {
+    // Opening can block on slow or remote storage, and creating preallocates the file.
+    nb::gil_scoped_release unlocked;
+    file = how.create ? create_raw_array(path.path, spec)
+                      : map_raw_array(path.path, how.access, spec);
+  }
+
+  array_handle handle;
+  handle.data = file.data();
+  handle.nbytes = file.size();
+  handle.offset = spec.offset;
+  handle.mode = how.name;
+  handle.filename = std::move(path.absolute);
+  handle.layout.descr = std::move(type.descr);
+  handle.layout.fortran = fortran;
+  handle.layout.writable = how.access != access_mode::read_only;
+  if (spec.shape) {
+    handle.layout.shape.assign(spec.shape->begin(), spec.shape->end());
+  } else {
+    handle.layout.shape.push_back(static_cast<npy_intp>(file.size() / type.itemsize));
+  }
+  handle.layout.shape.insert(handle.layout.shape.end(), type.subarray_shape.begin(),
+                             type.subarray_shape.end());
+  handle.items = 1;
+  nb::list dims;
+  for (npy_intp dim : handle.layout.shape) {
+    handle.items *= static_cast<std::uint64_t>(dim);
+    dims.append(dim);
+  }
+  handle.shape_tuple = nb::tuple(dims);
+  handle.owner = make_owner(std::move(file));
+  new (self) array_handle(std::move(handle));
+}
+
+const array_handle& require_open(const array_handle& self, std::string_view operation) {
+  if (!self.owner.is_valid()) raise_closed(operation, self.filename);
+  return self;
+}
+
+nb::object get_array(const array_handle& self) {
+  require_open(self, "get an array of");
+  return export_array(self.data, self.layout, self.owner);
+}
+
+void flush(const array_handle& self) {
+  require_open(self, "flush");
+  // A strong reference keeps the mapping alive even if another thread closes the handle
+  // while this one waits for the disk without the GIL.
+  nb::object owner = self.owner;
+  mapped_file& file = nb::inst_ptr<mapping_owner>(owner)->file;
+  nb::gil_scoped_release unlocked;
+  file.flush();
+}
+
+void close(array_handle& self) { self.owner.reset(); }
+
+nb::object array_protocol(const array_handle& self, nb::handle dtype, nb::handle copy) {
+  nb::object array = get_array(self);
+  // ndarray.__array__ implements NumPy's dtype/copy contract exactly.
+  return array.attr("__array__")(dtype, nb::arg("copy") = copy);
+}
+
+std::string repr(const array_handle& self) {
+  std::string text = "<MemoryMappedArray " + nb::cast<std::string>(nb::repr(self.filename)) +
+                     " dtype=" + nb::cast<std::string>(nb::str(self.layout.descr)) +
+                     " shape=" + nb::cast<std::string>(nb::repr(self.shape_tuple)) +
+                     " mode='" + self.mode + "'";
+  return text + (self.owner.is_valid() ? ">" : " closed>");
+}
+
+// The buffer protocol (memoryview(mm), and np.asarray(mm) through it) is served by an
+// exported ndarray: the buffer's `obj` is that array, whose base keeps the mapping alive
+// after the handle is closed, and NumPy's own exporter describes every dtype correctly.
+int get_buffer(PyObject* self, Py_buffer* view, int flags) {
+  view->obj = nullptr;
+  if (!nb::inst_ready(self)) {
+    PyErr_SetString(PyExc_ValueError, "MemoryMappedArray is not initialized");
+    return -1;
+  }
+  try {
+    nb::object array = get_array(*nb::inst_ptr<array_handle>(self));
+    return PyObject_GetBuffer(array.ptr(), view, flags);
+  } catch (nb::python_error& e) {
+    e.restore();
+    return -1;
+  }
+}
+
+PyType_Slot handle_slots[] = {{Py_bf_getbuffer, reinterpret_cast<void*>(get_buffer)},
+                              {0, nullptr}};
+
+}  // namespace
+
+void bind_array_handle(nb::module_& m) {
+  nb::class_<array_handle>(m, "MemoryMappedArray", nb::type_slots(handle_slots),
+                           nb::is_weak_referenceable(), doc::handle_class)
+      .def("__init__", &construct, nb::arg("filename"), nb::arg("dtype") = "float64",
+           nb::arg("mode") = "r", nb::arg("shape") = nb::none(), nb::arg("offset") = 0,
+           nb::arg("order") = "C", doc::handle_init)
+      .def("get_array", &get_array, doc::get_array)
+      .def(
+          "size",
+          [](const array_handle& self) { return require_open(self, "get the size of").items; },
+          doc::size)
+      .def("flush", &flush, doc::flush)
+      .def("close", &close, doc::close)
+      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
+      .def(
+          "__exit__", [](array_handle& self, nb::args) { close(self); }, "Close the mapping.")
+      .def("__array__", &array_protocol, nb::arg("dtype") = nb::none(), nb::kw_only(),
+           nb::arg("copy") = nb::none(), doc::array_protocol)
+      .def("__repr__", &repr)
+      .def_prop_ro("filename", [](const array_handle& self) { return self.filename; },
+                   doc::filename)
+      .def_prop_ro("dtype", [](const array_handle& self) { return self.layout.descr; },
+                   doc::dtype)
+      .def_prop_ro("shape", [](const array_handle& self) { return self.shape_tuple; },
+                   doc::shape)
+      .def_prop_ro("ndim", [](const array_handle& self) { return self.layout.shape.size(); },
+                   doc::ndim)
+      .def_prop_ro("mode", [](const array_handle& self) { return self.mode; }, doc::mode)
+      .def_prop_ro("order", [](const array_handle& self) { return self.layout.fortran ? "F" : "C"; },
+                   doc::order)
+      .def_prop_ro("offset", [](const array_handle& self) { return self.offset; }, doc::offset)
+      .def_prop_ro("nbytes", [](const array_handle& self) { return self.nbytes; }, doc::nbytes)
+      .def_prop_ro("closed", [](const array_handle& self) { return !self.owner.is_valid(); },
+                   doc::closed);
+}
+
+}  // namespace mmap_array::python

@@ -1,0 +1,31 @@
+// MemoryMappedArray: the Python handle of one mapped array (the seed's class,
+// grown up). It holds the mapping's owner until close(); arrays it hands out
+// hold the owner too, so close() never invalidates them.
+#pragma once
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+
+#include <cstdint>
+
+#include "array_export.hpp"
+
+namespace mmap_array::python {
+
+struct array_handle {
+  nanobind::object owner;     // the _Mapping; null once closed
+  void* data = nullptr;       // first byte of the array inside the mapping
+  array_layout layout;        // dtype, shape, order, writability of exported arrays
+  nanobind::object filename;  // str, absolute
+  nanobind::object shape_tuple;
+  const char* mode = "r";
+  std::uint64_t offset = 0;
+  std::uint64_t nbytes = 0;
+  std::uint64_t items = 0;
+};
+
+/// Binds MemoryMappedArray.
+void bind_array_handle(nanobind::module_& m);
+
+}  // namespace mmap_array::python

@@ -1,0 +1,18 @@
+// One translator turns every C++ error of the core into the documented Python
+// exception: os_error -> the OSError subclass its errno selects, layout and
+// state errors -> ValueError.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include <string_view>
+
+namespace mmap_array::python {
+
+/// Installs the exception translator in the module.
+void register_errors(nanobind::module_& m);
+
+/// Raises ValueError("cannot <operation> '<filename>': the mapping is closed").
+[[noreturn]] void raise_closed(std::string_view operation, nanobind::handle filename);
+
+}  // namespace mmap_array::python

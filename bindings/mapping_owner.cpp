@@ -1,0 +1,23 @@
+#include "mapping_owner.hpp"
+
+#include <string>
+
+namespace nb = nanobind;
+
+namespace mmap_array::python {
+
+void bind_mapping_owner(nb::module_& m) {
+  nb::class_<mapping_owner>(m, "_Mapping",
+                            "Owner of one memory mapping; the base of every exported array.")
+      .def("__repr__", [](const mapping_owner& owner) {
+        const mapped_file& f = owner.file;
+        return "<mmap_array._Mapping '" + f.path().string() + "' " + std::to_string(f.size()) +
+               " bytes at offset " + std::to_string(f.offset()) + ">";
+      });
+}
+
+nb::object make_owner(mapped_file&& file) {
+  return nb::cast(mapping_owner{std::move(file)}, nb::rv_policy::move);
+}
+
+}  // namespace mmap_array::python

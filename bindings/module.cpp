@@ -1,0 +1,22 @@
+// The extension module mmap_array._core: argument conversion, array export and
+// error translation around the C++ core. The Python package re-exports it.
+#define MMAP_ARRAY_IMPORTS_NUMPY
+#include "numpy_api.hpp"
+
+#include <nanobind/nanobind.h>
+
+#include "array_handle.hpp"
+#include "atomic_writer.hpp"
+#include "errors.hpp"
+#include "mapping_owner.hpp"
+
+namespace nb = nanobind;
+
+NB_MODULE(_core, m) {
+  if (PyArray_ImportNumPyAPI() < 0) throw nb::python_error();
+  m.doc() = "Zero-copy memory-mapped arrays (the C++ core of mmap_array).";
+  mmap_array::python::register_errors(m);
+  mmap_array::python::bind_mapping_owner(m);
+  mmap_array::python::bind_array_handle(m);
+  mmap_array::python::bind_atomic_writer(m);
+}

@@ -1,0 +1,91 @@
+// Errors of mmap_array: one error category for the library's own conditions,
+// and one exception class per kind of failure, so callers (and the Python
+// binding) can tell "the OS said no" from "the file's bytes are wrong" from
+// "the request does not fit the file" from "the object is in the wrong state".
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace mmap_array {
+
+/// The library's own failure conditions (everything that is not an errno).
+enum class errc {
+  // The requested layout does not fit the file, or is itself invalid.
+  invalid_itemsize = 1,  ///< an item size of zero
+  offset_past_end,       ///< the byte offset lies beyond the end of the file
+  range_past_end,        ///< offset + length lies beyond the end of the file
+  size_not_multiple,     ///< the bytes after the offset are not a whole number of items
+  shape_mismatch,        ///< an explicit shape does not cover the file exactly
+  missing_shape,         ///< creating a file needs a shape
+  size_overflow,         ///< a size computation overflowed 64 bits or the address space
+  misaligned,            ///< a typed view's type does not fit the mapping's size or alignment
+  not_writable,          ///< a writable view of a read-only mapping was asked for
+  // The object is in the wrong state.
+  closed,                ///< the mapping was closed
+};
+
+/// The error category of `errc`; its name is "mmap_array".
+const std::error_category& error_category() noexcept;
+
+/// Makes `std::error_code` from `errc` (found by argument-dependent lookup).
+std::error_code make_error_code(errc e) noexcept;
+
+/// Base of every exception the library throws (besides std::bad_alloc).
+///
+/// `what()` reads "cannot <operation> '<path>': <cause>".
+class error : public std::system_error {
+ public:
+  /// Builds the error; `detail` replaces the code's own message when not empty.
+  error(std::error_code code, std::string_view operation, const std::filesystem::path& path,
+        std::string_view detail = {});
+
+  /// The operation that failed, e.g. "open" or "map".
+  const std::string& operation() const noexcept { return operation_; }
+  /// The path the operation was about, as the caller spelled it.
+  const std::filesystem::path& path() const noexcept { return path_; }
+  /// The cause alone, without operation and path.
+  const std::string& cause() const noexcept { return cause_; }
+  /// "cannot <operation> '<path>': <cause>".
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string operation_;
+  std::filesystem::path path_;
+  std::string cause_;
+  std::string what_;
+};
+
+/// The operating system refused: `code()` holds the errno (system category).
+/// A path that is not a regular file (FIFO, socket, device) is reported as
+/// ENODEV, the errno mmap(2) itself gives for such files.
+class os_error : public error {
+ public:
+  using error::error;
+  /// The errno value.
+  int errno_value() const noexcept { return code().value(); }
+};
+
+/// The requested layout (item size, offset, shape) does not fit the file.
+class layout_error : public error {
+ public:
+  using error::error;
+};
+
+/// The object is in a state that forbids the call (for example, closed).
+class state_error : public error {
+ public:
+  using error::error;
+};
+
+/// Throws the exception class that matches `code`: os_error for errno values, state_error
+/// for `errc::closed`, layout_error for the other `errc` values.
+[[noreturn]] void throw_error(std::error_code code, std::string_view operation,
+                              const std::filesystem::path& path, std::string_view detail = {});
+
+}  // namespace mmap_array
+
+template <>
+struct std::is_error_code_enum<mmap_array::errc> : std::true_type {};

@@ -1,0 +1,9 @@
+// mmap_array: memory-mapped files as typed arrays. Include this header for
+// the whole public API.
+#pragma once
+
+#include "mmap_array/atomic_file.hpp"
+#include "mmap_array/error.hpp"
+#include "mmap_array/mapped_file.hpp"
+#include "mmap_array/raw_array.hpp"
+#include "mmap_array/version.hpp"

@@ -1,0 +1,96 @@
+"""``mmap-array demo``: the seed tutorial's scenario, side by side with NumPy.
+
+Writes N random float64 values to a raw file, maps it, and prints the open
+time, size, mean, max and the equality check, beside the same steps done with
+``numpy.memmap`` and ``np.fromfile``. Repetitions of the three ways are
+interleaved so that a noisy machine slows them alike, and medians are shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ._core import MemoryMappedArray
+from ._writers import write_binary
+
+
+def add_demo_command(commands: argparse._SubParsersAction) -> None:
+    """Register ``demo`` on the CLI's subcommand parser."""
+    parser = commands.add_parser(
+        "demo",
+        help="run the seed tutorial's scenario beside numpy.memmap and np.fromfile",
+        description=__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    parser.add_argument("--n", type=int, default=10_000_000, help="number of float64 values (default: 10,000,000)")
+    parser.add_argument("--repeat", type=int, default=15, help="timed repetitions of each way to open (default: 15)")
+    parser.add_argument("--dir", default=None, help="directory for the data file (default: a new temporary directory)")
+    parser.set_defaults(run=run_demo)
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e3
+
+
+def _time(call: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo; return the exit status (1 if the data did not match)."""
+    if args.n < 1:
+        raise ValueError(f"--n must be at least 1, got {args.n}")
+    if args.repeat < 1:
+        raise ValueError(f"--repeat must be at least 1, got {args.repeat}")
+    if args.dir is None:
+        with tempfile.TemporaryDirectory(prefix="mmap_array-demo-") as directory:
+            return _demo(args.n, args.repeat, directory)
+    return _demo(args.n, args.repeat, args.dir)
+
+
+def _demo(n: int, repeat: int, directory: str) -> int:
+    path = os.path.join(directory, "test_data.bin")
+    data = np.random.default_rng().random(n)
+    print(f"mmap_array demo: {n:,} float64 values ({data.nbytes / 1e6:.1f} MB) in {path}\n")
+
+    write_seconds, _ = _time(lambda: write_binary(path, data))
+    tofile_seconds, _ = _time(lambda: data.tofile(path + ".tofile"))
+    os.unlink(path + ".tofile")
+    print("write the file            time")
+    print(f"  mmap_array.write_binary  {write_seconds * 1e3:9.2f} ms  (atomic: temporary + rename)")
+    print(f"  ndarray.tofile           {tofile_seconds * 1e3:9.2f} ms  (in place)\n")
+
+    ways: dict[str, Callable[[], np.ndarray]] = {
+        "mmap_array.MemoryMappedArray": lambda: MemoryMappedArray(path).get_array(),
+        "numpy.memmap": lambda: np.memmap(path, dtype=np.float64, mode="r"),
+        "np.fromfile (reads it all)": lambda: np.fromfile(path, dtype=np.float64),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in ways}
+    arrays: dict[str, np.ndarray] = {}
+    for _ in range(repeat):
+        for name, way in ways.items():
+            seconds, arrays[name] = _time(way)
+            samples[name].append(seconds)
+
+    ours = _median_ms(samples["mmap_array.MemoryMappedArray"])
+    print(f"open + get array          median of {repeat}   vs mmap_array")
+    for name in ways:
+        median = _median_ms(samples[name])
+        print(f"  {name:<28} {median:9.3f} ms   {median / ours:6.2f}x")
+
+    mm = MemoryMappedArray(path)
+    arr = mm.get_array()
+    print(f"\nsize: {mm.size():,} elements")
+    print("mean:", np.mean(arr))
+    print("max: ", np.max(arr))
+    same = all(np.array_equal(a, data) for a in (arr, *arrays.values()))
+    print("data matches original (and numpy.memmap, np.fromfile):", "OK" if same else "MISMATCH")
+    return 0 if same else 1

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of mmap_array on this machine, setting up what it needs:
+#   1. system packages the C++ suite needs (GoogleTest), from the distribution;
+#   2. the package itself, built and installed from this checkout with its test extras;
+#   3. the C++ suite (GoogleTest via ctest, including a consumer of the installed
+#      CMake package);
+#   4. the Python suite (pytest, against the installed package).
+# Any failure stops the run with a non-zero status. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "system prerequisites"
+scripts/install-prerequisites.sh
+
+step "build and install mmap_array with its test extras"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check ".[test]"
+
+step "C++ tests (GoogleTest, ctest)"
+cmake -S . -B build/tests -DCMAKE_BUILD_TYPE=Debug -DMMAP_ARRAY_BUILD_TESTS=ON \
+  -DMMAP_ARRAY_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build build/tests --parallel "$JOBS"
+ctest --test-dir build/tests --output-on-failure --parallel "$JOBS"
+
+step "Python tests (pytest)"
+# The sources live in python/, which is not on sys.path: the tests import the
+# installed package, exactly as a user would.
+"$PYTHON" -m pytest "$@"

@@ -1,0 +1,58 @@
+#include "mmap_array/atomic_file.hpp"
+
+#include <utility>
+
+#include "capture_error.hpp"
+#include "file_posix.hpp"
+
+namespace mmap_array {
+
+atomic_writer::atomic_writer(const std::filesystem::path& path, write_options options)
+    : temp_(std::make_unique<detail::temp_file>(detail::temp_file::create_beside(path))),
+      options_(options) {}
+
+atomic_writer::atomic_writer(atomic_writer&& other) noexcept = default;
+atomic_writer& atomic_writer::operator=(atomic_writer&& other) noexcept = default;
+atomic_writer::~atomic_writer() = default;  // temp_file's destructor removes an uncommitted file
+
+void atomic_writer::require_active(const char* operation) const {
+  if (!temp_) throw state_error(errc::closed, operation, {}, "the writer was committed or aborted");
+}
+
+void atomic_writer::preallocate(std::uint64_t total_bytes) {
+  require_active("preallocate");
+  temp_->preallocate(total_bytes);
+  preallocated_ = total_bytes;
+}
+
+void atomic_writer::write(std::span<const std::byte> bytes) {
+  require_active("write");
+  detail::write_all(temp_->fd(), bytes, temp_->given());
+  written_ += bytes.size();
+}
+
+void atomic_writer::commit() {
+  require_active("commit");
+  // Preallocation may have reserved more than was written; the file is what was written.
+  if (preallocated_ > written_) temp_->truncate(written_);
+  std::unique_ptr<detail::temp_file> temp = std::move(temp_);
+  temp->commit(options_.fsync);
+}
+
+void atomic_writer::abort() noexcept { temp_.reset(); }
+
+void write_file_atomically(const std::filesystem::path& path,
+                           std::span<const std::span<const std::byte>> chunks,
+                           write_options options) {
+  atomic_writer writer(path, options);
+  for (const auto& chunk : chunks) writer.write(chunk);
+  writer.commit();
+}
+
+void write_file_atomically(const std::filesystem::path& path,
+                           std::span<const std::span<const std::byte>> chunks,
+                           write_options options, std::error_code& ec) noexcept {
+  detail::capture_error(ec, [&] { write_file_atomically(path, chunks, options); });
+}
+
+}  // namespace mmap_array

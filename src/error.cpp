@@ -1,0 +1,55 @@
+#include "mmap_array/error.hpp"
+
+#include <string>
+
+namespace mmap_array {
+namespace {
+
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "mmap_array"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::invalid_itemsize: return "item size must be at least 1 byte";
+      case errc::offset_past_end: return "offset is past the end of the file";
+      case errc::range_past_end: return "range ends past the end of the file";
+      case errc::size_not_multiple: return "size is not a multiple of the item size";
+      case errc::shape_mismatch: return "shape does not match the file size";
+      case errc::missing_shape: return "a shape is required";
+      case errc::size_overflow: return "size overflows";
+      case errc::misaligned: return "view does not fit the mapping's size or alignment";
+      case errc::not_writable: return "mapping is read-only";
+      case errc::closed: return "mapping is closed";
+    }
+    return "unknown mmap_array error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+error::error(std::error_code code, std::string_view operation, const std::filesystem::path& path,
+             std::string_view detail)
+    : std::system_error(code, std::string()),
+      operation_(operation),
+      path_(path),
+      cause_(detail.empty() ? code.message() : std::string(detail)),
+      what_("cannot " + operation_ + " '" + path_.string() + "': " + cause_) {}
+
+void throw_error(std::error_code code, std::string_view operation,
+                 const std::filesystem::path& path, std::string_view detail) {
+  if (code.category() != error_category()) throw os_error(code, operation, path, detail);
+  if (code == errc::closed) throw state_error(code, operation, path, detail);
+  throw layout_error(code, operation, path, detail);
+}
+
+}  // namespace mmap_array

@@ -1,0 +1,212 @@
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "capture_error.hpp"
+#include "checked_math.hpp"
+#include "file_posix.hpp"
+#include "mapping_access.hpp"
+#include "mmap_array/mapped_file.hpp"
+#include "syscalls.hpp"
+
+namespace mmap_array {
+namespace detail {
+namespace {
+
+std::uint64_t page_size() noexcept {
+  static const std::uint64_t size = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+}  // namespace
+
+std::uint64_t region_length(const file_region& region, std::uint64_t file_size,
+                            const std::filesystem::path& path) {
+  if (region.offset > file_size) {
+    throw layout_error(errc::offset_past_end, "map", path,
+                       "offset " + std::to_string(region.offset) +
+                           " is past the end of the file (size " + std::to_string(file_size) +
+                           ")");
+  }
+  const std::uint64_t rest = file_size - region.offset;
+  if (region.length && *region.length > rest) {
+    throw layout_error(errc::range_past_end, "map", path,
+                       std::to_string(*region.length) + " bytes at offset " +
+                           std::to_string(region.offset) + " end past the end of the file (size " +
+                           std::to_string(file_size) + ")");
+  }
+  return region.length.value_or(rest);
+}
+
+mapped_file mapping_access::map(int fd, const file_identity& identity,
+                                const std::filesystem::path& path, access_mode mode,
+                                std::uint64_t offset, std::uint64_t length) {
+  mapped_file file;
+  file.path_ = path;
+  file.mode_ = mode;
+  file.offset_ = offset;
+  file.identity_ = identity;
+  if (mode == access_mode::read_write) {
+    // flush() reopens the file to fsync it; an absolute path survives a later chdir.
+    std::error_code ec;
+    file.absolute_path_ = std::filesystem::absolute(path, ec);
+    if (ec) throw_os_error(ec.value(), "resolve the path of", path);
+  }
+
+  if (length > 0) {
+    // mmap wants a page-aligned file offset: map from the page boundary below and point
+    // data() at the requested byte.
+    const std::uint64_t aligned = offset - offset % page_size();
+    const std::uint64_t lead = offset - aligned;
+    std::uint64_t mapped = 0;
+    if (!checked_add(length, lead, mapped) || mapped > std::numeric_limits<std::size_t>::max() ||
+        aligned > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+      throw layout_error(errc::size_overflow, "map", path,
+                         std::to_string(length) + " bytes at offset " + std::to_string(offset) +
+                             " do not fit in the address space");
+    }
+    // A private mapping is charged against the commit limit in full unless MAP_NORESERVE;
+    // only the pages actually written need memory.
+    const int prot = mode == access_mode::read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+    const int flags =
+        mode == access_mode::copy_on_write ? MAP_PRIVATE | MAP_NORESERVE : MAP_SHARED;
+    void* base = syscalls().mmap(nullptr, static_cast<std::size_t>(mapped), prot, flags, fd,
+                                 static_cast<off_t>(aligned));
+    if (base == MAP_FAILED) throw_os_error(errno, "map", path);
+    file.base_ = static_cast<std::byte*>(base);
+    file.mapped_length_ = static_cast<std::size_t>(mapped);
+    file.data_ = file.base_ + lead;
+    file.size_ = static_cast<std::size_t>(length);
+  }
+  file.open_ = true;
+  return file;
+}
+
+void mapping_access::mark_created(mapped_file& file, const std::filesystem::path& target) {
+  std::error_code ec;
+  file.absolute_path_ = std::filesystem::absolute(target, ec);
+  if (ec) throw_os_error(ec.value(), "resolve the path of", file.path_);
+  file.sync_directory_on_flush_ = true;
+}
+
+}  // namespace detail
+
+mapped_file::mapped_file(mapped_file&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      mapped_length_(std::exchange(other.mapped_length_, 0)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      offset_(std::exchange(other.offset_, 0)),
+      mode_(other.mode_),
+      open_(std::exchange(other.open_, false)),
+      sync_directory_on_flush_(std::exchange(other.sync_directory_on_flush_, false)),
+      path_(std::move(other.path_)),
+      absolute_path_(std::move(other.absolute_path_)),
+      identity_(other.identity_) {}
+
+mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
+  if (this != &other) {
+    close();
+    base_ = std::exchange(other.base_, nullptr);
+    mapped_length_ = std::exchange(other.mapped_length_, 0);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    offset_ = std::exchange(other.offset_, 0);
+    mode_ = other.mode_;
+    open_ = std::exchange(other.open_, false);
+    sync_directory_on_flush_ = std::exchange(other.sync_directory_on_flush_, false);
+    path_ = std::move(other.path_);
+    absolute_path_ = std::move(other.absolute_path_);
+    identity_ = other.identity_;
+  }
+  return *this;
+}
+
+mapped_file::~mapped_file() { close(); }
+
+void mapped_file::close() noexcept {
+  // munmap can only fail for arguments this object never produces.
+  if (base_ != nullptr) detail::syscalls().munmap(base_, mapped_length_);
+  base_ = nullptr;
+  mapped_length_ = 0;
+  data_ = nullptr;
+  size_ = 0;
+  open_ = false;
+  sync_directory_on_flush_ = false;
+}
+
+mapped_file mapped_file::open(const std::filesystem::path& path, access_mode mode,
+                              file_region region) {
+  detail::opened_file file = detail::open_regular_file(path, mode);
+  const std::uint64_t length = detail::region_length(region, file.identity.size, path);
+  return detail::mapping_access::map(file.fd.get(), file.identity, path, mode, region.offset,
+                                     length);
+}
+
+mapped_file mapped_file::open(const std::filesystem::path& path, access_mode mode,
+                              file_region region, std::error_code& ec) noexcept {
+  return detail::capture_error(ec, [&] { return open(path, mode, region); });
+}
+
+mapped_file mapped_file::create(const std::filesystem::path& path, std::uint64_t file_size,
+                                file_region region) {
+  const std::uint64_t length = detail::region_length(region, file_size, path);
+  detail::temp_file temp = detail::temp_file::create_beside(path);
+  temp.preallocate(file_size);
+  struct stat st {};
+  if (detail::syscalls().fstat(temp.fd(), &st) != 0) detail::throw_os_error(errno, "stat", path);
+  mapped_file file = detail::mapping_access::map(temp.fd(), detail::identity_of(st), path,
+                                                 access_mode::read_write, region.offset, length);
+  temp.commit(false);
+  detail::mapping_access::mark_created(file, temp.target());
+  return file;
+}
+
+mapped_file mapped_file::create(const std::filesystem::path& path, std::uint64_t file_size,
+                                file_region region, std::error_code& ec) noexcept {
+  return detail::capture_error(ec, [&] { return create(path, file_size, region); });
+}
+
+std::error_code mapped_file::check_view(std::size_t item_size, std::size_t item_align,
+                                        bool want_writable) const noexcept {
+  if (!open_) return errc::closed;
+  if (want_writable && mode_ == access_mode::read_only) return errc::not_writable;
+  if (size_ % item_size != 0) return errc::misaligned;
+  if (reinterpret_cast<std::uintptr_t>(data_) % item_align != 0) return errc::misaligned;
+  return {};
+}
+
+void mapped_file::flush() {
+  if (!open_) throw_error(errc::closed, "flush", path_);
+  if (mode_ != access_mode::read_write) return;
+  if (mapped_length_ > 0 && detail::syscalls().msync(base_, mapped_length_, MS_SYNC) != 0) {
+    detail::throw_os_error(errno, "flush", path_, {});
+  }
+  // The descriptor was closed after mapping, so fsync needs a new one. Only the same inode
+  // is synced: if the path now names another file, this one was deleted or replaced, and
+  // msync(MS_SYNC) above has already written its data (Linux syncs the range then).
+  detail::unique_fd fd(detail::retry_on_eintr([&] {
+    return detail::syscalls().open(absolute_path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  }));
+  struct stat st {};
+  if (fd && detail::syscalls().fstat(fd.get(), &st) == 0 &&
+      static_cast<std::uint64_t>(st.st_dev) == identity_.device &&
+      static_cast<std::uint64_t>(st.st_ino) == identity_.inode &&
+      detail::retry_on_eintr([&] { return detail::syscalls().fsync(fd.get()); }) != 0) {
+    detail::throw_os_error(errno, "sync", path_);
+  }
+  if (sync_directory_on_flush_) {
+    detail::fsync_parent_directory(absolute_path_);
+    sync_directory_on_flush_ = false;
+  }
+}
+
+void mapped_file::flush(std::error_code& ec) noexcept {
+  detail::capture_error(ec, [&] { flush(); });
+}
+
+}  // namespace mmap_array

@@ -1,0 +1,27 @@
+// The library's one way of turning an open descriptor into a mapped_file: the
+// fd is only borrowed, and the caller closes it right after.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "mmap_array/mapped_file.hpp"
+
+namespace mmap_array::detail {
+
+struct mapping_access {
+  /// Maps `length` bytes at `offset` of the file open as `fd`; `offset + length` must already
+  /// be checked against the file size. Throws os_error.
+  static mapped_file map(int fd, const file_identity& identity, const std::filesystem::path& path,
+                         access_mode mode, std::uint64_t offset, std::uint64_t length);
+
+  /// Marks a mapping of a file just created at `target` (a symlink already resolved), whose
+  /// directory entry flush() must also sync.
+  static void mark_created(mapped_file& file, const std::filesystem::path& target);
+};
+
+/// Resolves `region` against a file of `file_size` bytes into a length; throws layout_error.
+std::uint64_t region_length(const file_region& region, std::uint64_t file_size,
+                            const std::filesystem::path& path);
+
+}  // namespace mmap_array::detail

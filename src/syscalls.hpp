@@ -1,0 +1,48 @@
+// The platform seam: every system call the library makes goes through this
+// table, so tests can inject EINTR, EIO, ENOSPC or short writes at any step,
+// and a future port replaces one file (syscalls_posix.cpp), not every caller.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstddef>
+
+namespace mmap_array::detail {
+
+struct syscall_table {
+  int (*open)(const char* path, int flags, mode_t mode);
+  int (*close)(int fd);
+  int (*fstat)(int fd, struct stat* st);
+  int (*stat)(const char* path, struct stat* st);   // follows symlinks
+  int (*lstat)(const char* path, struct stat* st);  // does not
+  void* (*mmap)(void* addr, std::size_t length, int prot, int flags, int fd, off_t offset);
+  int (*munmap)(void* addr, std::size_t length);
+  int (*msync)(void* addr, std::size_t length, int flags);
+  int (*fsync)(int fd);
+  ssize_t (*write)(int fd, const void* buffer, std::size_t count);
+  ssize_t (*pread)(int fd, void* buffer, std::size_t count, off_t offset);
+  // posix_fallocate's contract: returns 0 or an errno value, does not set errno.
+  int (*fallocate)(int fd, off_t offset, off_t length);
+  int (*ftruncate)(int fd, off_t length);
+  int (*fchmod)(int fd, mode_t mode);
+  int (*rename)(const char* from, const char* to);
+  int (*unlink)(const char* path);
+};
+
+/// The table in use; tests may overwrite entries and must restore them.
+syscall_table& syscalls() noexcept;
+/// The real system calls, to restore the table or to forward to from a fake.
+const syscall_table& real_syscalls() noexcept;
+
+/// Repeats a call that failed with EINTR (retries are written once, here).
+template <class Call>
+auto retry_on_eintr(Call call) {
+  for (;;) {
+    auto result = call();
+    if (!(result == -1 && errno == EINTR)) return result;
+  }
+}
+
+}  // namespace mmap_array::detail
