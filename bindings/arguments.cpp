@@ -44,7 +44,7 @@ path_argument to_path(nb::handle filename) {
   std::filesystem::path absolute =
       result.path.is_absolute() ? result.path : std::filesystem::absolute(result.path, ec);
   if (ec) absolute = result.path;  // getcwd failed (cwd deleted): keep what was given
-  const std::string& text = absolute.lexically_normal().native();
+  const std::string text = absolute.lexically_normal().native();
   result.absolute = nb::steal(
       PyUnicode_DecodeFSDefaultAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
   if (!result.absolute.is_valid()) throw nb::python_error();
@@ -73,12 +73,12 @@ dtype_argument to_dtype(nb::handle dtype) {
   nb::object descr = nb::steal(reinterpret_cast<PyObject*>(raw));
   if (PyDataType_FLAGCHK(raw, NPY_ITEM_REFCOUNT)) {
     PyErr_Format(PyExc_TypeError,
-                 "dtype %R holds Python objects, which cannot live in a mapped file", raw);
+                 "dtype '%S' holds Python objects, which cannot live in a mapped file", raw);
     throw nb::python_error();
   }
   if (PyDataType_ELSIZE(raw) <= 0) {
     PyErr_Format(PyExc_TypeError,
-                 "dtype %R has no fixed size; give a length, e.g. 'S16' or 'U8'", raw);
+                 "dtype '%S' has no fixed size; give a length, e.g. 'S16' or 'U8'", raw);
     throw nb::python_error();
   }
   dtype_argument result{descr, {}, static_cast<std::size_t>(PyDataType_ELSIZE(raw))};

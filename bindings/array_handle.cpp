@@ -98,9 +98,26 @@ std::string repr(const array_handle& self) {
   return text + (self.owner.is_valid() ? ">" : " closed>");
 }
 
+// True if NumPy reads `array`'s buffer-protocol description back as the same dtype.
+bool buffer_format_is_exact(nb::handle array) {
+  nb::object view = nb::steal(PyMemoryView_FromObject(array.ptr()));
+  nb::object back;
+  if (view.is_valid()) back = nb::steal(PyArray_FromAny(view.ptr(), nullptr, 0, 0, 0, nullptr));
+  if (!back.is_valid()) {
+    PyErr_Clear();
+    return false;
+  }
+  return PyArray_EquivTypes(PyArray_DESCR(reinterpret_cast<PyArrayObject*>(back.ptr())),
+                            PyArray_DESCR(reinterpret_cast<PyArrayObject*>(array.ptr()))) != 0;
+}
+
 // The buffer protocol (memoryview(mm), and np.asarray(mm) through it) is served by an
 // exported ndarray: the buffer's `obj` is that array, whose base keeps the mapping alive
-// after the handle is closed, and NumPy's own exporter describes every dtype correctly.
+// after the handle is closed, and NumPy's own exporter describes the dtype.
+//
+// NumPy tries the buffer protocol before __array__ and silently falls back when it fails.
+// A format that would come back as another dtype is therefore refused, so np.asarray(mm)
+// is always exact (through __array__) and memoryview(mm) says why it cannot be made.
 int get_buffer(PyObject* self, Py_buffer* view, int flags) {
   view->obj = nullptr;
   if (!nb::inst_ready(self)) {
@@ -108,7 +125,18 @@ int get_buffer(PyObject* self, Py_buffer* view, int flags) {
     return -1;
   }
   try {
-    nb::object array = get_array(*nb::inst_ptr<array_handle>(self));
+    array_handle& handle = *nb::inst_ptr<array_handle>(self);
+    nb::object array = get_array(handle);
+    if ((flags & PyBUF_FORMAT) == PyBUF_FORMAT) {
+      if (handle.buffer_format_exact < 0) handle.buffer_format_exact = buffer_format_is_exact(array);
+      if (handle.buffer_format_exact == 0) {
+        PyErr_Format(PyExc_BufferError,
+                     "cannot export %R through the buffer protocol: its format cannot describe "
+                     "dtype %R exactly; use get_array() or np.asarray()",
+                     handle.filename.ptr(), handle.layout.descr.ptr());
+        return -1;
+      }
+    }
     return PyObject_GetBuffer(array.ptr(), view, flags);
   } catch (nb::python_error& e) {
     e.restore();

@@ -23,6 +23,9 @@ struct array_handle {
   std::uint64_t offset = 0;
   std::uint64_t nbytes = 0;
   std::uint64_t items = 0;
+  // Whether the buffer protocol's format string describes the dtype exactly (-1: not yet
+  // known). Plain voids, records with out-of-order fields and datetimes do not.
+  signed char buffer_format_exact = -1;
 };
 
 /// Binds MemoryMappedArray.

@@ -51,8 +51,8 @@ void translate(const std::exception_ptr& p, void*) {
 void register_errors(nb::module_&) { nb::register_exception_translator(translate); }
 
 void raise_closed(std::string_view operation, nb::handle filename) {
-  PyErr_Format(PyExc_ValueError, "cannot %.*s %R: the mapping is closed",
-               static_cast<int>(operation.size()), operation.data(), filename.ptr());
+  const std::string text = "cannot " + std::string(operation) + " %R: the mapping is closed";
+  PyErr_Format(PyExc_ValueError, text.c_str(), filename.ptr());
   throw nb::python_error();
 }
 

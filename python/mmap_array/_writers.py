@@ -101,6 +101,8 @@ def _c_order_blocks(array: np.ndarray, dtype: np.dtype) -> Iterator[np.ndarray]:
     iterator = np.nditer(
         array,
         flags=["external_loop", "buffered", "zerosize_ok"],
+        # "contig" makes the iterator buffer strided data too, not only data it must cast.
+        op_flags=[["readonly", "contig"]],
         op_dtypes=[dtype],
         order="C",
         casting="safe",
