@@ -1,6 +1,7 @@
 #include "mmap_array/raw_array.hpp"
 
 #include <string>
+#include <string_view>
 
 #include "capture_error.hpp"
 #include "checked_math.hpp"
@@ -20,17 +21,32 @@ std::string format_shape(std::span<const std::uint64_t> shape) {
   return text + ")";
 }
 
-void check_itemsize(const raw_array_spec& spec, const std::filesystem::path& path) {
+// `operation` ("map" or "create") names the caller's request in the error message.
+void check_itemsize(const raw_array_spec& spec, const std::filesystem::path& path,
+                    std::string_view operation) {
   if (spec.itemsize == 0) {
-    throw layout_error(errc::invalid_itemsize, "map", path, "item size must be at least 1 byte");
+    throw layout_error(errc::invalid_itemsize, operation, path, "item size must be at least 1 byte");
   }
 }
 
+std::uint64_t count_items(std::span<const std::uint64_t> shape, const std::filesystem::path& path,
+                          std::string_view operation) {
+  std::uint64_t count = 1;
+  for (std::uint64_t dim : shape) {
+    if (!detail::checked_mul(count, dim, count)) {
+      throw layout_error(errc::size_overflow, operation, path,
+                         "shape " + format_shape(shape) + " has more than 2**64 items");
+    }
+  }
+  return count;
+}
+
 // Bytes the explicit shape of `spec` occupies; throws on overflow.
-std::uint64_t shape_bytes(const raw_array_spec& spec, const std::filesystem::path& path) {
+std::uint64_t shape_bytes(const raw_array_spec& spec, const std::filesystem::path& path,
+                          std::string_view operation) {
   std::uint64_t bytes = 0;
-  if (!detail::checked_mul(item_count(*spec.shape, path), spec.itemsize, bytes)) {
-    throw layout_error(errc::size_overflow, "map", path,
+  if (!detail::checked_mul(count_items(*spec.shape, path, operation), spec.itemsize, bytes)) {
+    throw layout_error(errc::size_overflow, operation, path,
                        "shape " + format_shape(*spec.shape) + " of " +
                            std::to_string(spec.itemsize) + "-byte items overflows 64 bits");
   }
@@ -60,7 +76,7 @@ std::uint64_t array_bytes(const raw_array_spec& spec, std::uint64_t file_size,
     }
     return rest;
   }
-  const std::uint64_t bytes = shape_bytes(spec, path);
+  const std::uint64_t bytes = shape_bytes(spec, path, "map");
   if (bytes != rest) {
     throw layout_error(errc::shape_mismatch, "map", path,
                        "shape " + format_shape(*spec.shape) + " of " +
@@ -76,19 +92,12 @@ std::uint64_t array_bytes(const raw_array_spec& spec, std::uint64_t file_size,
 }  // namespace
 
 std::uint64_t item_count(std::span<const std::uint64_t> shape, const std::filesystem::path& path) {
-  std::uint64_t count = 1;
-  for (std::uint64_t dim : shape) {
-    if (!detail::checked_mul(count, dim, count)) {
-      throw layout_error(errc::size_overflow, "map", path,
-                         "shape " + format_shape(shape) + " has more than 2**64 items");
-    }
-  }
-  return count;
+  return count_items(shape, path, "map");
 }
 
 mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
                           const raw_array_spec& spec) {
-  check_itemsize(spec, path);
+  check_itemsize(spec, path, "map");
   detail::opened_file file = detail::open_regular_file(path, mode);
   const std::uint64_t bytes = array_bytes(spec, file.identity.size, path);
   return detail::mapping_access::map(file.fd.get(), file.identity, path, mode, spec.offset,
@@ -101,11 +110,11 @@ mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
 }
 
 mapped_file create_raw_array(const std::filesystem::path& path, const raw_array_spec& spec) {
-  check_itemsize(spec, path);
+  check_itemsize(spec, path, "create");
   if (!spec.shape) {
     throw layout_error(errc::missing_shape, "create", path, "a shape is required to create a file");
   }
-  const std::uint64_t bytes = shape_bytes(spec, path);
+  const std::uint64_t bytes = shape_bytes(spec, path, "create");
   std::uint64_t file_size = 0;
   if (!detail::checked_add(spec.offset, bytes, file_size)) {
     throw layout_error(errc::size_overflow, "create", path,
