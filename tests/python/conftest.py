@@ -86,3 +86,24 @@ def run_on_small_filesystem(code: str, size: str = "1m") -> subprocess.Completed
         text=True,
         timeout=300,
     )
+
+
+@pytest.fixture(scope="session")
+def fail_syscalls_library(tmp_path_factory) -> Path:
+    """The LD_PRELOAD shim of native/fail_syscalls.c, compiled for this session."""
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        pytest.fail("no C compiler (cc, gcc or clang) to build the syscall-failure shim")
+    source = Path(__file__).with_name("native") / "fail_syscalls.c"
+    library = tmp_path_factory.mktemp("shim") / "libfail_syscalls.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", str(library), str(source), "-ldl"], check=True)
+    return library
+
+
+def run_python_with_faults(code: str, library: Path, *, cwd, **settings: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a child with the shim preloaded and MMAP_ARRAY_TEST_* ``settings``."""
+    env = dict(os.environ, LD_PRELOAD=str(library))
+    env.update({f"MMAP_ARRAY_TEST_{key.upper()}": value for key, value in settings.items()})
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
