@@ -65,7 +65,17 @@ opened_file open_regular_file(const std::filesystem::path& path, access_mode mod
   const int flags = (mode == access_mode::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC |
                     O_NOCTTY | O_NONBLOCK;
   unique_fd fd(retry_on_eintr([&] { return syscalls().open(path.c_str(), flags, 0); }));
-  if (!fd) throw_os_error(errno, "open", path);
+  if (!fd) {
+    const int err = errno;
+    // open(2) refuses a socket with ENXIO before fstat could name it; report it as every
+    // other file that is not regular.
+    struct stat st {};
+    if (err == ENXIO && syscalls().stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+      throw_os_error(ENODEV, "map", path, std::string("not a regular file (") +
+                                              kind_of(st.st_mode) + ")");
+    }
+    throw_os_error(err, "open", path);
+  }
 
   struct stat st {};
   if (syscalls().fstat(fd.get(), &st) != 0) throw_os_error(errno, "stat", path);

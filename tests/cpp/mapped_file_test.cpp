@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -286,6 +288,26 @@ TEST_F(MappedFile, FifoIsENODEVWithoutBlocking) {
   }
   EXPECT_EQ(seam.counts().mmap, 0);
   EXPECT_EQ(seam.counts().open, seam.counts().close);
+}
+
+TEST_F(MappedFile, SocketIsENODEV) {
+  // open(2) itself refuses a socket (ENXIO); error.hpp promises ENODEV for every
+  // non-regular file, so callers need one errno to handle, not one per file type.
+  const auto path = tmp / "socket";
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0) << std::strerror(errno);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ASSERT_LT(path.string().size(), sizeof address.sun_path);
+  std::strcpy(address.sun_path, path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0)
+      << std::strerror(errno);
+  for (access_mode mode : kAllModes) {
+    auto e = expect_open_error<os_error>(path, mode, {}, os_code(ENODEV));
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(contains(e->cause(), "socket"));
+  }
+  ::close(listener);
 }
 
 TEST_F(MappedFile, UnreadableFileIsEACCES) {
