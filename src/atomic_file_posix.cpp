@@ -1,5 +1,6 @@
 #include "mmap_array/atomic_file.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "capture_error.hpp"
@@ -22,7 +23,8 @@ void atomic_writer::require_active(const char* operation) const {
 void atomic_writer::preallocate(std::uint64_t total_bytes) {
   require_active("preallocate");
   temp_->preallocate(total_bytes);
-  preallocated_ = total_bytes;
+  // The file keeps the largest size ever reserved, which commit() must cut back.
+  preallocated_ = std::max(preallocated_, total_bytes);
 }
 
 void atomic_writer::write(std::span<const std::byte> bytes) {

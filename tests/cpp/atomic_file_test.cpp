@@ -347,6 +347,17 @@ TEST_F(AtomicFile, PreallocatedSpaceBeyondTheWrittenBytesIsDropped) {
   EXPECT_EQ(read_file(path), "short");
 }
 
+TEST_F(AtomicFile, ShrunkPreallocationStillDropsTheExcess) {
+  // A caller may revise its estimate downwards; the file already holds the larger size.
+  const auto path = tmp / "out.bin";
+  atomic_writer writer(path);
+  writer.preallocate(100);
+  writer.preallocate(10);
+  writer.write(as_bytes("twenty bytes exactly"));
+  writer.commit();
+  EXPECT_EQ(read_file(path), "twenty bytes exactly");
+}
+
 TEST_F(AtomicFile, MovedWriterCommitsOnce) {
   const auto path = tmp / "out.bin";
   atomic_writer first(path);
