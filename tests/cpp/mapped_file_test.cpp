@@ -280,6 +280,9 @@ TEST_F(MappedFile, FifoIsENODEVWithoutBlocking) {
   const auto path = tmp / "pipe";
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
   counting_seam seam;
+  struct disarm {  // an early ASSERT return must not leave the alarm to kill a later test
+    ~disarm() { ::alarm(0); }
+  } disarm_on_exit;
   ::alarm(10);
   for (access_mode mode : kAllModes) {
     auto e = expect_open_error<os_error>(path, mode, {}, os_code(ENODEV));
@@ -287,7 +290,6 @@ TEST_F(MappedFile, FifoIsENODEVWithoutBlocking) {
     EXPECT_EQ(e->errno_value(), ENODEV);
     EXPECT_TRUE(contains(e->cause(), "FIFO"));
   }
-  ::alarm(0);
   EXPECT_EQ(seam.counts().mmap, 0);
   EXPECT_EQ(seam.counts().open, seam.counts().close);
 }
