@@ -9,6 +9,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "mmap_array/export.hpp"
+
 namespace mmap_array {
 
 /// The library's own failure conditions (everything that is not an errno).
@@ -28,15 +30,15 @@ enum class errc {
 };
 
 /// The error category of `errc`; its name is "mmap_array".
-const std::error_category& error_category() noexcept;
+MMAP_ARRAY_EXPORT const std::error_category& error_category() noexcept;
 
 /// Makes `std::error_code` from `errc` (found by argument-dependent lookup).
-std::error_code make_error_code(errc e) noexcept;
+MMAP_ARRAY_EXPORT std::error_code make_error_code(errc e) noexcept;
 
 /// Base of every exception the library throws (besides std::bad_alloc).
 ///
 /// `what()` reads "cannot <operation> '<path>': <cause>".
-class error : public std::system_error {
+class MMAP_ARRAY_EXPORT error : public std::system_error {
  public:
   /// Builds the error; `detail` replaces the code's own message when not empty.
   error(std::error_code code, std::string_view operation, const std::filesystem::path& path,
@@ -61,7 +63,7 @@ class error : public std::system_error {
 /// The operating system refused: `code()` holds the errno (system category).
 /// A path that is not a regular file (FIFO, socket, device) is reported as
 /// ENODEV, the errno mmap(2) itself gives for such files.
-class os_error : public error {
+class MMAP_ARRAY_EXPORT os_error : public error {
  public:
   using error::error;
   /// The errno value.
@@ -69,20 +71,20 @@ class os_error : public error {
 };
 
 /// The requested layout (item size, offset, shape) does not fit the file.
-class layout_error : public error {
+class MMAP_ARRAY_EXPORT layout_error : public error {
  public:
   using error::error;
 };
 
 /// The object is in a state that forbids the call (for example, closed).
-class state_error : public error {
+class MMAP_ARRAY_EXPORT state_error : public error {
  public:
   using error::error;
 };
 
 /// Throws the exception class that matches `code`: os_error for errno values, state_error
 /// for `errc::closed`, layout_error for the other `errc` values.
-[[noreturn]] void throw_error(std::error_code code, std::string_view operation,
+[[noreturn]] MMAP_ARRAY_EXPORT void throw_error(std::error_code code, std::string_view operation,
                               const std::filesystem::path& path, std::string_view detail = {});
 
 }  // namespace mmap_array

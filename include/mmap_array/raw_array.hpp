@@ -26,21 +26,24 @@ struct raw_array_spec {
 };
 
 /// Number of items in `shape` (1 for a 0-d shape); throws layout_error(size_overflow) past 2^64.
-std::uint64_t item_count(std::span<const std::uint64_t> shape, const std::filesystem::path& path);
+MMAP_ARRAY_EXPORT std::uint64_t item_count(std::span<const std::uint64_t> shape, const std::filesystem::path& path);
 
 /// Maps the raw array `spec` of the existing file at `path`; throws os_error or layout_error
 /// (offset past the end, size not a multiple of the item size, shape not fitting the file).
-mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
-                          const raw_array_spec& spec);
+MMAP_ARRAY_EXPORT mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
+                                            const raw_array_spec& spec);
 /// As `map_raw_array`, reporting failure through `ec`.
-mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
-                          const raw_array_spec& spec, std::error_code& ec) noexcept;
+MMAP_ARRAY_EXPORT mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
+                                            const raw_array_spec& spec,
+                                            std::error_code& ec) noexcept;
 
 /// Creates a new zero-filled, preallocated raw array file of `offset + items * itemsize` bytes
 /// atomically replacing `path`, and maps it read-write; `spec.shape` is required.
-mapped_file create_raw_array(const std::filesystem::path& path, const raw_array_spec& spec);
+MMAP_ARRAY_EXPORT mapped_file create_raw_array(const std::filesystem::path& path,
+                                               const raw_array_spec& spec);
 /// As `create_raw_array`, reporting failure through `ec`.
-mapped_file create_raw_array(const std::filesystem::path& path, const raw_array_spec& spec,
-                             std::error_code& ec) noexcept;
+MMAP_ARRAY_EXPORT mapped_file create_raw_array(const std::filesystem::path& path,
+                                               const raw_array_spec& spec,
+                                               std::error_code& ec) noexcept;
 
 }  // namespace mmap_array

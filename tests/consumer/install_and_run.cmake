@@ -5,7 +5,12 @@
 # cmake -DMMAP_ARRAY_BUILD_DIR=<build tree> -DMMAP_ARRAY_VERSION=<x.y.z>
 #       -DCONSUMER_SOURCE_DIR=<tests/consumer> -DWORK_DIR=<scratch dir>
 #       [-DCONFIG=<config>] [-DGENERATOR=<generator>] [-DMAKE_PROGRAM=<path>]
-#       [-DCXX_COMPILER=<path>] [-DCXX_FLAGS=<flags>] -P install_and_run.cmake
+#       [-DCXX_COMPILER=<path>] [-DCXX_FLAGS=<flags>]
+#       [-DSHARED_FROM_SOURCE=<source tree>] -P install_and_run.cmake
+#
+# With SHARED_FROM_SOURCE, the library is first built from that source tree as a
+# shared library (BUILD_SHARED_LIBS=ON) in the scratch directory, and that build is
+# installed instead of MMAP_ARRAY_BUILD_DIR: it proves the exported symbols suffice.
 cmake_minimum_required(VERSION 3.22)
 
 foreach(required MMAP_ARRAY_BUILD_DIR MMAP_ARRAY_VERSION CONSUMER_SOURCE_DIR WORK_DIR)
@@ -34,6 +39,25 @@ set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
+set(library_toolchain "-DCMAKE_BUILD_TYPE=${CONFIG}")
+if(GENERATOR)
+  list(APPEND library_toolchain -G "${GENERATOR}")
+endif()
+if(MAKE_PROGRAM)
+  list(APPEND library_toolchain "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND library_toolchain "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+endif()
+if(SHARED_FROM_SOURCE)
+  set(MMAP_ARRAY_BUILD_DIR "${WORK_DIR}/library")
+  run_step("configure the shared library" "${CMAKE_COMMAND}" -S "${SHARED_FROM_SOURCE}"
+           -B "${MMAP_ARRAY_BUILD_DIR}" ${library_toolchain} -DBUILD_SHARED_LIBS=ON
+           -DMMAP_ARRAY_BUILD_TESTS=OFF -DMMAP_ARRAY_BUILD_PYTHON=OFF)
+  run_step("build the shared library" "${CMAKE_COMMAND}" --build "${MMAP_ARRAY_BUILD_DIR}"
+           --config "${CONFIG}")
+endif()
+
 run_step("install" "${CMAKE_COMMAND}" --install "${MMAP_ARRAY_BUILD_DIR}" --prefix "${prefix}"
          --component cpp --config "${CONFIG}")
 
@@ -46,11 +70,17 @@ foreach(found config_files version_files)
   endif()
 endforeach()
 foreach(header mmap_array.hpp mapped_file.hpp raw_array.hpp atomic_file.hpp error.hpp
-               version.hpp)
+               version.hpp export.hpp)
   if(NOT EXISTS "${prefix}/include/mmap_array/${header}")
     message(FATAL_ERROR "the install has no include/mmap_array/${header}")
   endif()
 endforeach()
+if(SHARED_FROM_SOURCE)
+  file(GLOB_RECURSE shared_libraries "${prefix}/*/libmmap_array.so")
+  if(NOT shared_libraries)
+    message(FATAL_ERROR "a shared build installed no libmmap_array.so:\n${step_output}")
+  endif()
+endif()
 if(EXISTS "${prefix}/include/mmap_array/version.hpp.in")
   message(FATAL_ERROR "the install ships the version.hpp.in template")
 endif()
