@@ -31,7 +31,7 @@ void with_active_writer(locked_writer& self, const char* operation, Action actio
     if (active) action(*self.writer);
   }
   if (!active) {
-    PyErr_Format(PyExc_ValueError, "cannot %s: the writer was committed or aborted", operation);
+    PyErr_Format(PyExc_ValueError, "cannot %s: the writer was committed, aborted or failed", operation);
     throw nb::python_error();
   }
 }

@@ -9,7 +9,8 @@
 namespace mmap_array {
 
 atomic_writer::atomic_writer(const std::filesystem::path& path, write_options options)
-    : temp_(std::make_unique<detail::temp_file>(detail::temp_file::create_beside(path))),
+    : path_(path),
+      temp_(std::make_unique<detail::temp_file>(detail::temp_file::create_beside(path))),
       options_(options) {}
 
 atomic_writer::atomic_writer(atomic_writer&& other) noexcept = default;
@@ -17,7 +18,10 @@ atomic_writer& atomic_writer::operator=(atomic_writer&& other) noexcept = defaul
 atomic_writer::~atomic_writer() = default;  // temp_file's destructor removes an uncommitted file
 
 void atomic_writer::require_active(const char* operation) const {
-  if (!temp_) throw state_error(errc::closed, operation, {}, "the writer was committed or aborted");
+  if (!temp_) {
+    throw state_error(errc::closed, operation, path_,
+                      "the writer was committed, aborted or failed");
+  }
 }
 
 void atomic_writer::preallocate(std::uint64_t total_bytes) {
@@ -29,7 +33,13 @@ void atomic_writer::preallocate(std::uint64_t total_bytes) {
 
 void atomic_writer::write(std::span<const std::byte> bytes) {
   require_active("write");
-  detail::write_all(temp_->fd(), bytes, temp_->given());
+  try {
+    detail::write_all(temp_->fd(), bytes, temp_->given());
+  } catch (...) {
+    // Part of `bytes` may be in the file: committing it later would publish a torn file.
+    abort();
+    throw;
+  }
   written_ += bytes.size();
 }
 

@@ -187,14 +187,16 @@ void mapped_file::flush() {
     detail::throw_os_error(errno, "flush", path_, {});
   }
   // The descriptor was closed after mapping, so fsync needs a new one. Only the same inode
-  // is synced: if the path now names another file, this one was deleted or replaced, and
-  // msync(MS_SYNC) above has already written its data (Linux syncs the range then).
+  // is synced: if the path is gone or now names another file, this one was deleted or
+  // replaced, and msync(MS_SYNC) above has already written its data (Linux syncs the
+  // range then). Any other failure to reopen is reported, not passed off as a success.
   detail::unique_fd fd(detail::retry_on_eintr([&] {
     return detail::syscalls().open(absolute_path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   }));
+  if (!fd && errno != ENOENT && errno != ENOTDIR) detail::throw_os_error(errno, "sync", path_);
   struct stat st {};
-  if (fd && detail::syscalls().fstat(fd.get(), &st) == 0 &&
-      static_cast<std::uint64_t>(st.st_dev) == identity_.device &&
+  if (fd && detail::syscalls().fstat(fd.get(), &st) != 0) detail::throw_os_error(errno, "sync", path_);
+  if (fd && static_cast<std::uint64_t>(st.st_dev) == identity_.device &&
       static_cast<std::uint64_t>(st.st_ino) == identity_.inode &&
       detail::retry_on_eintr([&] { return detail::syscalls().fsync(fd.get()); }) != 0) {
     detail::throw_os_error(errno, "sync", path_);

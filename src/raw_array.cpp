@@ -35,7 +35,7 @@ std::uint64_t count_items(std::span<const std::uint64_t> shape, const std::files
   for (std::uint64_t dim : shape) {
     if (!detail::checked_mul(count, dim, count)) {
       throw layout_error(errc::size_overflow, operation, path,
-                         "shape " + format_shape(shape) + " has more than 2**64 items");
+                         "shape " + format_shape(shape) + " has 2**64 items or more");
     }
   }
   return count;

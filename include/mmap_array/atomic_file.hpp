@@ -12,6 +12,8 @@
 #include <span>
 #include <system_error>
 
+#include "mmap_array/export.hpp"
+
 namespace mmap_array {
 
 namespace detail {
@@ -28,7 +30,7 @@ struct write_options {
 /// Writes a replacement for one file; the replacement appears only on `commit()`.
 ///
 /// Not copyable; destroying an uncommitted writer removes its temporary file.
-class atomic_writer {
+class MMAP_ARRAY_EXPORT atomic_writer {
  public:
   /// Creates the temporary file beside `path` (a symlink is followed to its target, whose
   /// permission bits the new file takes over); throws os_error.
@@ -42,22 +44,26 @@ class atomic_writer {
 
   /// Reserves `total_bytes` on disk now, so a full disk fails here with ENOSPC; optional.
   void preallocate(std::uint64_t total_bytes);
-  /// Appends `bytes`, looping over partial writes and EINTR; throws os_error.
+  /// Appends `bytes`, looping over partial writes and EINTR; throws os_error, after which the
+  /// writer is aborted (its temporary removed): a torn file can never be committed.
   void write(std::span<const std::byte> bytes);
   /// Bytes appended so far.
   std::uint64_t bytes_written() const noexcept { return written_; }
   /// Renames the temporary over the target (after fsync if asked); throws os_error, after
-  /// which the target is unchanged and the temporary removed. Calls after commit() or
-  /// abort() throw state_error.
+  /// which the target is unchanged and the temporary removed, except when only the final
+  /// fsync of the directory fails: the target is then already replaced, but the rename may
+  /// not survive a power loss. Calls after commit(), abort() or a failed write throw
+  /// state_error.
   void commit();
   /// Drops the temporary without touching the target; never throws.
   void abort() noexcept;
-  /// True until `commit()` or `abort()`.
+  /// True until `commit()`, `abort()` or a failed write.
   bool active() const noexcept { return temp_ != nullptr; }
 
  private:
   void require_active(const char* operation) const;
 
+  std::filesystem::path path_;  // as given, for messages once the temporary is gone
   std::unique_ptr<detail::temp_file> temp_;
   std::uint64_t written_ = 0;
   std::uint64_t preallocated_ = 0;
@@ -65,12 +71,12 @@ class atomic_writer {
 };
 
 /// Atomically replaces `path` with the concatenation of `chunks`; throws os_error.
-void write_file_atomically(const std::filesystem::path& path,
-                           std::span<const std::span<const std::byte>> chunks,
-                           write_options options = {});
+MMAP_ARRAY_EXPORT void write_file_atomically(const std::filesystem::path& path,
+                                             std::span<const std::span<const std::byte>> chunks,
+                                             write_options options = {});
 /// As `write_file_atomically`, reporting failure through `ec`.
-void write_file_atomically(const std::filesystem::path& path,
-                           std::span<const std::span<const std::byte>> chunks,
-                           write_options options, std::error_code& ec) noexcept;
+MMAP_ARRAY_EXPORT void write_file_atomically(const std::filesystem::path& path,
+                                             std::span<const std::span<const std::byte>> chunks,
+                                             write_options options, std::error_code& ec) noexcept;
 
 }  // namespace mmap_array

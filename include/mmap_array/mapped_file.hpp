@@ -46,7 +46,7 @@ struct file_identity {
 /// Each fallible call comes in two forms: one throws (`os_error`,
 /// `layout_error`, `state_error`), the other is `noexcept` and reports the
 /// same condition through a `std::error_code&`.
-class mapped_file {
+class MMAP_ARRAY_EXPORT mapped_file {
  public:
   /// An empty, closed mapping.
   mapped_file() noexcept = default;
@@ -111,6 +111,19 @@ class mapped_file {
     ec = check_view(sizeof(T), alignof(T), !std::is_const_v<T>);
     if (ec) return {};
     return {reinterpret_cast<T*>(data_), size_ / sizeof(T)};
+  }
+
+  /// A read-only typed view of a const mapping; T must be const. Throws as the non-const form.
+  template <class T>
+  std::span<T> as_span() const {
+    static_assert(std::is_const_v<T>, "a const mapped_file gives views of const elements");
+    return const_cast<mapped_file*>(this)->as_span<T>();
+  }
+  /// A read-only typed view of a const mapping; on failure sets `ec` and returns an empty span.
+  template <class T>
+  std::span<T> as_span(std::error_code& ec) const noexcept {
+    static_assert(std::is_const_v<T>, "a const mapped_file gives views of const elements");
+    return const_cast<mapped_file*>(this)->as_span<T>(ec);
   }
 
   /// Writes dirty pages of a read_write mapping to disk (msync, then fsync of the file and,

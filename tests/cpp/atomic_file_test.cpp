@@ -329,6 +329,7 @@ TEST_F(AtomicFile, WriterIsSpentAfterCommit) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), errc::closed);
   EXPECT_EQ(e->operation(), "commit");
+  EXPECT_EQ(e->path().string(), path.string());
   e = thrown<state_error>([&] { writer.write(as_bytes("second")); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), errc::closed);
@@ -336,6 +337,28 @@ TEST_F(AtomicFile, WriterIsSpentAfterCommit) {
   EXPECT_THROW(writer.preallocate(10), state_error);
   EXPECT_EQ(read_file(path), "first");
   EXPECT_EQ(tmp.names(), std::vector<std::string>{"out.bin"});
+}
+
+TEST_F(AtomicFile, FailedWriteAbortsTheWriterSoNoTornFileCanBeCommitted) {
+  const auto path = existing_target();
+  atomic_writer writer(path);
+  {
+    seam_guard guard;
+    guard.table().write = enospc_after_seven_bytes;
+    g_write_calls = 0;
+    auto e = thrown<os_error>([&] { writer.write(as_bytes(pattern(1000))); });
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->errno_value(), ENOSPC);
+  }
+  EXPECT_FALSE(writer.active());
+  expect_target_untouched(path);  // and the temporary with its 7 bytes is gone already
+
+  auto e = thrown<state_error>([&] { writer.write(as_bytes("more")); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->path().string(), path.string());
+  EXPECT_TRUE(contains(e->what(), "failed"));
+  EXPECT_THROW(writer.commit(), state_error);
+  expect_target_untouched(path);
 }
 
 TEST_F(AtomicFile, PreallocatedSpaceBeyondTheWrittenBytesIsDropped) {

@@ -6,9 +6,13 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -314,17 +318,44 @@ TEST_F(MappedFile, SocketIsENODEV) {
   ::close(listener);
 }
 
-TEST_F(MappedFile, UnreadableFileIsEACCES) {
-  if (::geteuid() == 0) {
-    GTEST_SKIP() << "running as root, which bypasses file permissions, so EACCES cannot occur";
+// Root ignores file modes through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH; dropping them
+// from the effective set makes permissions count, as they do for an ordinary user.
+bool drop_permission_override() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  for (unsigned cap : {unsigned{CAP_DAC_OVERRIDE}, unsigned{CAP_DAC_READ_SEARCH}}) {
+    data[cap / 32].effective &= ~(1u << (cap % 32));
   }
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+TEST_F(MappedFile, UnreadableFileIsEACCES) {
   const auto path = tmp / "secret.bin";
   write_file(path, "secret");
   ASSERT_EQ(::chmod(path.c_str(), 0), 0);
-  for (access_mode mode : kAllModes) {
-    auto e = expect_open_error<os_error>(path, mode, {}, os_code(EACCES));
+  // In a child, so dropping capabilities cannot affect the other tests.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!drop_permission_override()) ::_exit(2);
+    for (access_mode mode : kAllModes) {
+      std::error_code ec;
+      mapped_file m = mapped_file::open(path, mode, {}, ec);
+      if (ec != os_code(EACCES) || m.is_open()) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 2) << "capset failed: cannot drop the permission override";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "some mode did not fail with EACCES";
+  // The throwing form reports the same, with errno, operation and path.
+  if (::geteuid() != 0) {
+    auto e = expect_open_error<os_error>(path, access_mode::read_only, {}, os_code(EACCES));
     ASSERT_TRUE(e);
-    EXPECT_EQ(e->errno_value(), EACCES);
+    EXPECT_EQ(e->operation(), "open");
   }
 }
 
@@ -580,6 +611,50 @@ TEST_F(MappedFile, FlushReportsFsyncFailure) {
   std::error_code ec;
   m.flush(ec);
   EXPECT_EQ(ec, os_code(EIO));
+}
+
+int failing_open(const char*, int, mode_t) {
+  errno = g_injected_errno;
+  return -1;
+}
+
+TEST_F(MappedFile, FlushReportsAFailedReopenInsteadOfSkippingTheFsync) {
+  const auto path = tmp / "data.bin";
+  write_file(path, pattern(100));
+  mapped_file m = mapped_file::open(path, access_mode::read_write);
+  seam_guard guard;
+  g_injected_errno = EMFILE;
+  guard.table().open = failing_open;
+
+  auto e = thrown<os_error>([&] { m.flush(); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->errno_value(), EMFILE);
+  EXPECT_EQ(e->operation(), "sync");
+}
+
+TEST_F(MappedFile, FlushOfADeletedFileSyncsTheMappingAndSucceeds) {
+  const auto path = tmp / "data.bin";
+  write_file(path, pattern(100));
+  mapped_file m = mapped_file::open(path, access_mode::read_write);
+  m.as_span<char>()[0] = 'Z';
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  counting_seam seam;
+  m.flush();
+  EXPECT_EQ(seam.counts().msync, 1);
+  EXPECT_EQ(seam.counts().fsync, 0);  // nothing at the path to fsync; msync wrote the pages
+}
+
+TEST_F(MappedFile, ConstMappingGivesConstViews) {
+  const auto path = tmp / "data.bin";
+  write_file(path, "abcdefgh");
+  const mapped_file m = mapped_file::open(path, access_mode::read_write);
+  std::span<const char> view = m.as_span<const char>();
+  EXPECT_EQ(std::string(view.begin(), view.end()), "abcdefgh");
+  std::error_code ec;
+  EXPECT_TRUE(m.as_span<const std::uint64_t>(ec).size() == 1 && !ec);
+  using triple = std::array<char, 3>;
+  EXPECT_TRUE(m.as_span<const triple>(ec).empty());
+  EXPECT_EQ(ec, errc::misaligned);
 }
 
 TEST_F(MappedFile, OffsetsBeyondFourGiBWork) {
