@@ -39,20 +39,25 @@ set(build "${WORK_DIR}/build")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-set(library_toolchain "-DCMAKE_BUILD_TYPE=${CONFIG}")
+# The consumer (and a shared library built here) use the build's own generator and compiler.
+set(toolchain "-DCMAKE_BUILD_TYPE=${CONFIG}")
 if(GENERATOR)
-  list(APPEND library_toolchain -G "${GENERATOR}")
+  list(APPEND toolchain -G "${GENERATOR}")
 endif()
 if(MAKE_PROGRAM)
-  list(APPEND library_toolchain "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+  list(APPEND toolchain "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
 endif()
 if(CXX_COMPILER)
-  list(APPEND library_toolchain "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+  list(APPEND toolchain "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
 endif()
+if(CXX_FLAGS)
+  list(APPEND toolchain "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+endif()
+
 if(SHARED_FROM_SOURCE)
   set(MMAP_ARRAY_BUILD_DIR "${WORK_DIR}/library")
   run_step("configure the shared library" "${CMAKE_COMMAND}" -S "${SHARED_FROM_SOURCE}"
-           -B "${MMAP_ARRAY_BUILD_DIR}" ${library_toolchain} -DBUILD_SHARED_LIBS=ON
+           -B "${MMAP_ARRAY_BUILD_DIR}" ${toolchain} -DBUILD_SHARED_LIBS=ON
            -DMMAP_ARRAY_BUILD_TESTS=OFF -DMMAP_ARRAY_BUILD_PYTHON=OFF)
   run_step("build the shared library" "${CMAKE_COMMAND}" --build "${MMAP_ARRAY_BUILD_DIR}"
            --config "${CONFIG}")
@@ -91,20 +96,6 @@ set(isolation
   "-DCMAKE_PREFIX_PATH=${prefix}"
   -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
   -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
-set(toolchain "-DCMAKE_BUILD_TYPE=${CONFIG}")
-if(GENERATOR)
-  list(APPEND toolchain -G "${GENERATOR}")
-endif()
-if(MAKE_PROGRAM)
-  list(APPEND toolchain "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
-endif()
-if(CXX_COMPILER)
-  list(APPEND toolchain "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
-endif()
-if(CXX_FLAGS)
-  list(APPEND toolchain "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
-endif()
-
 run_step("configure" "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${build}" ${toolchain}
          ${isolation} "-DMMAP_ARRAY_REQUIRED_VERSION=${MMAP_ARRAY_VERSION}")
 string(FIND "${step_output}" "Found mmap_array ${MMAP_ARRAY_VERSION} in ${prefix}/" at)
