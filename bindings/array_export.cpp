@@ -11,16 +11,32 @@ alignas(64) std::byte empty_storage[64];
 
 }  // namespace
 
+std::vector<npy_intp> layout_strides(const std::vector<npy_intp>& outer, npy_intp item_bytes,
+                                     const std::vector<npy_intp>& inner, npy_intp element_bytes,
+                                     bool fortran) {
+  std::vector<npy_intp> strides(outer.size() + inner.size());
+  npy_intp step = item_bytes;
+  for (std::size_t k = 0; k < outer.size(); ++k) {
+    const std::size_t i = fortran ? k : outer.size() - 1 - k;
+    strides[i] = step;
+    step *= outer[i];
+  }
+  step = element_bytes;
+  for (std::size_t k = inner.size(); k-- > 0;) {
+    strides[outer.size() + k] = step;
+    step *= inner[k];
+  }
+  return strides;
+}
+
 nb::object export_array(void* data, const array_layout& layout, nb::handle owner) {
-  // With strides omitted, NumPy lays the array out in C order, or in Fortran order when
-  // NPY_ARRAY_F_CONTIGUOUS is passed; it works out the ALIGNED flag itself.
-  const int flags = (layout.fortran ? NPY_ARRAY_F_CONTIGUOUS : 0) |
-                    (layout.writable ? NPY_ARRAY_WRITEABLE : 0);
+  // NumPy works out the contiguity and ALIGNED flags from the strides itself.
+  const int flags = layout.writable ? NPY_ARRAY_WRITEABLE : 0;
   PyArray_Descr* descr = reinterpret_cast<PyArray_Descr*>(layout.descr.ptr());
   Py_INCREF(descr);  // PyArray_NewFromDescr steals it
   PyObject* array = PyArray_NewFromDescr(
       &PyArray_Type, descr, static_cast<int>(layout.shape.size()),
-      const_cast<npy_intp*>(layout.shape.data()), nullptr,
+      const_cast<npy_intp*>(layout.shape.data()), const_cast<npy_intp*>(layout.strides.data()),
       data != nullptr ? data : static_cast<void*>(empty_storage), flags, nullptr);
   if (array == nullptr) throw nb::python_error();
   nb::object result = nb::steal(array);

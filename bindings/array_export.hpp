@@ -11,11 +11,20 @@ namespace mmap_array::python {
 
 /// What an exported array looks like.
 struct array_layout {
-  nanobind::object descr;       // PyArray_Descr
+  nanobind::object descr;         // PyArray_Descr
   std::vector<npy_intp> shape;
-  bool fortran = false;
+  std::vector<npy_intp> strides;  // bytes, one per dimension
+  bool fortran = false;           // the file's items are in column-major order
   bool writable = false;
 };
+
+/// Strides of an array of `outer` items of `item_bytes` each, laid out in C or Fortran order,
+/// where each item is itself a C-ordered block of `inner` elements of `element_bytes` (a
+/// subarray dtype; `inner` is empty otherwise). NumPy's own ndarray(order="F") gets the
+/// subarray case wrong: it spreads the elements of one item across the whole array.
+std::vector<npy_intp> layout_strides(const std::vector<npy_intp>& outer, npy_intp item_bytes,
+                                     const std::vector<npy_intp>& inner, npy_intp element_bytes,
+                                     bool fortran);
 
 /// A new ndarray of `layout` over `data` whose base is `owner` (which keeps `data` alive).
 /// `data` may be null for an empty array.

@@ -44,11 +44,16 @@ void construct(array_handle* self, nb::handle filename, nb::handle dtype, std::s
   handle.layout.descr = std::move(type.descr);
   handle.layout.fortran = fortran;
   handle.layout.writable = how.access != access_mode::read_only;
+  std::vector<npy_intp> outer;
   if (spec.shape) {
-    handle.layout.shape.assign(spec.shape->begin(), spec.shape->end());
+    outer.assign(spec.shape->begin(), spec.shape->end());
   } else {
-    handle.layout.shape.push_back(static_cast<npy_intp>(file.size() / type.itemsize));
+    outer.push_back(static_cast<npy_intp>(file.size() / type.itemsize));
   }
+  handle.layout.strides = layout_strides(
+      outer, static_cast<npy_intp>(type.itemsize), type.subarray_shape,
+      PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(handle.layout.descr.ptr())), fortran);
+  handle.layout.shape = std::move(outer);
   handle.layout.shape.insert(handle.layout.shape.end(), type.subarray_shape.begin(),
                              type.subarray_shape.end());
   handle.items = 1;

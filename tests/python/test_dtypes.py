@@ -80,6 +80,16 @@ def test_dtype_accepts_anything_numpy_accepts(floats):
         np.testing.assert_array_equal(mmap_array.MemoryMappedArray(path, dtype=spelling).get_array(), data)
 
 
+def test_subarray_items_stay_contiguous_in_fortran_order(tmp_path):
+    # Each 2-float item is contiguous in the file; the items are in column-major order.
+    path = write_bytes(tmp_path / "sub.bin", np.arange(24.0))
+    arr = mmap_array.MemoryMappedArray(path, dtype=("f8", (2,)), shape=(3, 4), order="F").get_array()
+    records = np.frombuffer(path.read_bytes(), dtype=[("v", "f8", (2,))]).reshape((3, 4), order="F")
+    assert arr.shape == (3, 4, 2)
+    np.testing.assert_array_equal(arr, records["v"])
+    assert arr[1, 0].tolist() == [2.0, 3.0] and arr[0, 1].tolist() == [6.0, 7.0]
+
+
 def test_subarray_dtype_adds_its_dimensions_to_the_shape(floats):
     path, data = floats
     mm = mmap_array.MemoryMappedArray(path, dtype=("f8", (2, 5)))
