@@ -26,7 +26,44 @@ class category final : public std::error_category {
   }
 };
 
+class format_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "mmap_array.format"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<format_errc>(value)) {
+      case format_errc::bad_magic: return "not a file of the expected format (bad magic)";
+      case format_errc::unsupported_version: return "unsupported format version";
+      case format_errc::truncated: return "file is truncated";
+      case format_errc::header_too_large: return "header is too large";
+      case format_errc::bad_syntax: return "header does not parse";
+      case format_errc::bad_keys: return "header has missing, extra or duplicate keys";
+      case format_errc::bad_value: return "header has a value of the wrong type or range";
+      case format_errc::bad_dtype: return "unknown or malformed dtype";
+      case format_errc::object_dtype: return "dtype holds Python objects";
+      case format_errc::size_overflow: return "sizes in the header overflow";
+      case format_errc::out_of_bounds: return "data extends past the end of the file";
+      case format_errc::gap: return "bytes between arrays belong to none";
+      case format_errc::overlap: return "arrays overlap";
+      case format_errc::trailing_bytes: return "bytes after the last array";
+      case format_errc::bad_archive: return "malformed zip archive";
+      case format_errc::compressed_member: return "compressed archive member";
+      case format_errc::encrypted_member: return "encrypted archive member";
+    }
+    return "unknown format error";
+  }
+};
+
 }  // namespace
+
+const std::error_category& format_category() noexcept {
+  static const format_category_impl instance;
+  return instance;
+}
+
+std::error_code make_error_code(format_errc e) noexcept {
+  return {static_cast<int>(e), format_category()};
+}
 
 const std::error_category& error_category() noexcept {
   static const category instance;
@@ -47,6 +84,7 @@ error::error(std::error_code code, std::string_view operation, const std::filesy
 
 void throw_error(std::error_code code, std::string_view operation,
                  const std::filesystem::path& path, std::string_view detail) {
+  if (code.category() == format_category()) throw format_error(code, operation, path, detail);
   if (code.category() != error_category()) throw os_error(code, operation, path, detail);
   if (code == errc::closed) throw state_error(code, operation, path, detail);
   throw layout_error(code, operation, path, detail);

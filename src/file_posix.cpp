@@ -87,6 +87,27 @@ opened_file open_regular_file(const std::filesystem::path& path, access_mode mod
   return {std::move(fd), identity_of(st)};
 }
 
+void read_exact(int fd, std::uint64_t offset, std::span<std::byte> buffer,
+                const std::filesystem::path& path) {
+  while (!buffer.empty()) {
+    if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+      throw_os_error(EOVERFLOW, "read", path);
+    }
+    const std::size_t chunk = std::min(buffer.size(), std::size_t{1} << 30);
+    const ssize_t n = retry_on_eintr([&] {
+      return syscalls().pread(fd, buffer.data(), chunk, static_cast<off_t>(offset));
+    });
+    if (n < 0) throw_os_error(errno, "read", path);
+    if (n == 0) {
+      throw format_error(format_errc::truncated, "read", path,
+                         "the file ends at byte " + std::to_string(offset) + ", " +
+                             std::to_string(buffer.size()) + " bytes before what it declares");
+    }
+    buffer = buffer.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path) {
   // Linux moves at most 0x7ffff000 bytes per write(2); a smaller bound keeps every
   // request well inside that and inside ssize_t.

@@ -53,6 +53,12 @@ struct opened_file {
 /// file: a directory is EISDIR, a FIFO, socket or device ENODEV; throws os_error.
 opened_file open_regular_file(const std::filesystem::path& path, access_mode mode);
 
+/// Reads exactly `buffer.size()` bytes at `offset`, looping over short reads and EINTR;
+/// throws os_error, or format_error(truncated) if the file ends first (it was checked to be
+/// long enough, so it shrank, or lied about its size).
+void read_exact(int fd, std::uint64_t offset, std::span<std::byte> buffer,
+                const std::filesystem::path& path);
+
 /// Writes all of `bytes` at the current offset, looping over partial writes and EINTR.
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
 

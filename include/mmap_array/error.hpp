@@ -29,6 +29,34 @@ enum class errc {
   closed,                ///< the mapping was closed
 };
 
+/// What is wrong inside a file: one code per kind of malformation, so tests and callers can
+/// tell them apart. Every one means the file's bytes are wrong, never the caller.
+enum class format_errc {
+  bad_magic = 1,        ///< the file does not start with the format's signature
+  unsupported_version,  ///< a format version this library does not read
+  truncated,            ///< the file ends before a length its header declares
+  header_too_large,     ///< a header length above the safety cap
+  bad_syntax,           ///< the header text does not parse (Python literal, JSON, UTF-8)
+  bad_keys,             ///< missing, extra or duplicate keys in a header
+  bad_value,            ///< a header value of the wrong type or range
+  bad_dtype,            ///< an unknown or malformed element type
+  object_dtype,         ///< an element type holding Python objects
+  size_overflow,        ///< sizes in the header overflow 64 bits
+  out_of_bounds,        ///< data declared beyond the end of the file
+  gap,                  ///< bytes between arrays that belong to none
+  overlap,              ///< two arrays claiming the same bytes
+  trailing_bytes,       ///< bytes after the last array
+  bad_archive,          ///< a malformed zip structure
+  compressed_member,    ///< a compressed zip member, which cannot be mapped
+  encrypted_member,     ///< an encrypted zip member
+};
+
+/// The error category of `format_errc`; its name is "mmap_array.format".
+MMAP_ARRAY_EXPORT const std::error_category& format_category() noexcept;
+
+/// Makes `std::error_code` from `format_errc` (found by argument-dependent lookup).
+MMAP_ARRAY_EXPORT std::error_code make_error_code(format_errc e) noexcept;
+
 /// The error category of `errc`; its name is "mmap_array".
 MMAP_ARRAY_EXPORT const std::error_category& error_category() noexcept;
 
@@ -76,14 +104,21 @@ class MMAP_ARRAY_EXPORT layout_error : public error {
   using error::error;
 };
 
+/// The file's bytes are wrong (bad signature, header, sizes): `code()` holds a format_errc.
+class MMAP_ARRAY_EXPORT format_error : public error {
+ public:
+  using error::error;
+};
+
 /// The object is in a state that forbids the call (for example, closed).
 class MMAP_ARRAY_EXPORT state_error : public error {
  public:
   using error::error;
 };
 
-/// Throws the exception class that matches `code`: os_error for errno values, state_error
-/// for `errc::closed`, layout_error for the other `errc` values.
+/// Throws the exception class that matches `code`: os_error for errno values, format_error
+/// for `format_errc` values, state_error for `errc::closed`, layout_error for the other
+/// `errc` values.
 [[noreturn]] MMAP_ARRAY_EXPORT void throw_error(std::error_code code, std::string_view operation,
                               const std::filesystem::path& path, std::string_view detail = {});
 
@@ -91,3 +126,5 @@ class MMAP_ARRAY_EXPORT state_error : public error {
 
 template <>
 struct std::is_error_code_enum<mmap_array::errc> : std::true_type {};
+template <>
+struct std::is_error_code_enum<mmap_array::format_errc> : std::true_type {};
