@@ -29,6 +29,20 @@ std::vector<npy_intp> layout_strides(const std::vector<npy_intp>& outer, npy_int
   return strides;
 }
 
+array_layout make_layout(nb::object descr, const std::vector<npy_intp>& outer, npy_intp item_bytes,
+                         const std::vector<npy_intp>& subarray_shape, bool fortran,
+                         bool writable) {
+  array_layout layout;
+  const npy_intp element_bytes = PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(descr.ptr()));
+  layout.strides = layout_strides(outer, item_bytes, subarray_shape, element_bytes, fortran);
+  layout.shape = outer;
+  layout.shape.insert(layout.shape.end(), subarray_shape.begin(), subarray_shape.end());
+  layout.descr = std::move(descr);
+  layout.fortran = fortran;
+  layout.writable = writable;
+  return layout;
+}
+
 nb::object export_array(void* data, const array_layout& layout, nb::handle owner) {
   // NumPy works out the contiguity and ALIGNED flags from the strides itself.
   const int flags = layout.writable ? NPY_ARRAY_WRITEABLE : 0;

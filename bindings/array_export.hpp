@@ -26,6 +26,12 @@ std::vector<npy_intp> layout_strides(const std::vector<npy_intp>& outer, npy_int
                                      const std::vector<npy_intp>& inner, npy_intp element_bytes,
                                      bool fortran);
 
+/// The layout of `outer` items of `item_bytes` each (C or Fortran order), each made of a
+/// C-ordered block `subarray_shape` of `descr` elements (empty for plain dtypes).
+array_layout make_layout(nanobind::object descr, const std::vector<npy_intp>& outer,
+                         npy_intp item_bytes, const std::vector<npy_intp>& subarray_shape,
+                         bool fortran, bool writable);
+
 /// A new ndarray of `layout` over `data` whose base is `owner` (which keeps `data` alive).
 /// `data` may be null for an empty array.
 nanobind::object export_array(void* data, const array_layout& layout, nanobind::handle owner);

@@ -34,37 +34,18 @@ void construct(array_handle* self, nb::handle filename, nb::handle dtype, std::s
     file = how.create ? create_raw_array(path.path, spec)
                       : map_raw_array(path.path, how.access, spec);
   }
-
-  array_handle handle;
-  handle.data = file.data();
-  handle.nbytes = file.size();
-  handle.offset = spec.offset;
-  handle.mode = how.name;
-  handle.filename = std::move(path.absolute);
-  handle.layout.descr = std::move(type.descr);
-  handle.layout.fortran = fortran;
-  handle.layout.writable = how.access != access_mode::read_only;
   std::vector<npy_intp> outer;
   if (spec.shape) {
     outer.assign(spec.shape->begin(), spec.shape->end());
   } else {
     outer.push_back(static_cast<npy_intp>(file.size() / type.itemsize));
   }
-  handle.layout.strides = layout_strides(
-      outer, static_cast<npy_intp>(type.itemsize), type.subarray_shape,
-      PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(handle.layout.descr.ptr())), fortran);
-  handle.layout.shape = std::move(outer);
-  handle.layout.shape.insert(handle.layout.shape.end(), type.subarray_shape.begin(),
-                             type.subarray_shape.end());
-  handle.items = 1;
-  nb::list dims;
-  for (npy_intp dim : handle.layout.shape) {
-    handle.items *= static_cast<std::uint64_t>(dim);
-    dims.append(dim);
-  }
-  handle.shape_tuple = nb::tuple(dims);
-  handle.owner = make_owner(std::move(file));
-  new (self) array_handle(std::move(handle));
+  array_layout layout = make_layout(std::move(type.descr), outer,
+                                    static_cast<npy_intp>(type.itemsize), type.subarray_shape,
+                                    fortran, how.access != access_mode::read_only);
+  new (self) array_handle(make_array_handle(std::move(file), std::move(layout),
+                                            std::move(path.absolute), how.name, "raw",
+                                            spec.offset));
 }
 
 const array_handle& require_open(const array_handle& self, std::string_view operation) {
@@ -154,6 +135,31 @@ PyType_Slot handle_slots[] = {{Py_bf_getbuffer, reinterpret_cast<void*>(get_buff
 
 }  // namespace
 
+array_handle make_array_handle(mapped_file&& file, array_layout&& layout, nb::object filename,
+                               const char* mode, const char* format, std::uint64_t offset) {
+  array_handle handle;
+  handle.data = file.data();
+  handle.nbytes = file.size();
+  handle.offset = offset;
+  handle.mode = mode;
+  handle.format = format;
+  handle.filename = std::move(filename);
+  handle.layout = std::move(layout);
+  handle.items = 1;
+  nb::list dims;
+  for (npy_intp dim : handle.layout.shape) {
+    handle.items *= static_cast<std::uint64_t>(dim);
+    dims.append(dim);
+  }
+  handle.shape_tuple = nb::tuple(dims);
+  handle.owner = make_owner(std::move(file));
+  return handle;
+}
+
+nb::object wrap_array_handle(array_handle&& handle) {
+  return nb::cast(std::move(handle), nb::rv_policy::move);
+}
+
 void bind_array_handle(nb::module_& m) {
   nb::class_<array_handle>(m, "MemoryMappedArray", nb::type_slots(handle_slots),
                            nb::is_weak_referenceable(), doc::handle_class)
@@ -182,6 +188,7 @@ void bind_array_handle(nb::module_& m) {
       .def_prop_ro("ndim", [](const array_handle& self) { return self.layout.shape.size(); },
                    doc::ndim)
       .def_prop_ro("mode", [](const array_handle& self) { return self.mode; }, doc::mode)
+      .def_prop_ro("format", [](const array_handle& self) { return self.format; }, doc::format)
       .def_prop_ro("order", [](const array_handle& self) { return self.layout.fortran ? "F" : "C"; },
                    doc::order)
       .def_prop_ro("offset", [](const array_handle& self) { return self.offset; }, doc::offset)

@@ -10,11 +10,13 @@
 #include <cstdint>
 
 #include "array_export.hpp"
+#include "mmap_array/mapped_file.hpp"
 
 namespace mmap_array::python {
 
 struct array_handle {
   nanobind::object owner;     // the _Mapping; null once closed
+  const char* format = "raw"; // "raw" or "npy"
   void* data = nullptr;       // first byte of the array inside the mapping
   array_layout layout;        // dtype, shape, order, writability of exported arrays
   nanobind::object filename;  // str, absolute
@@ -27,6 +29,15 @@ struct array_handle {
   // known). Plain voids, records with out-of-order fields and datetimes do not.
   signed char buffer_format_exact = -1;
 };
+
+/// A handle over `file` (which maps exactly the array's bytes) with `layout`; `filename` is
+/// the absolute path (str), `offset` the array's byte offset in the file.
+array_handle make_array_handle(mapped_file&& file, array_layout&& layout,
+                               nanobind::object filename, const char* mode, const char* format,
+                               std::uint64_t offset);
+
+/// A new MemoryMappedArray Python object holding `handle`.
+nanobind::object wrap_array_handle(array_handle&& handle);
 
 /// Binds MemoryMappedArray.
 void bind_array_handle(nanobind::module_& m);

@@ -166,6 +166,7 @@ inline constexpr const char* dtype = "The array's element dtype (numpy.dtype).";
 inline constexpr const char* shape = "The array's shape (tuple of int).";
 inline constexpr const char* ndim = "Number of dimensions (int).";
 inline constexpr const char* mode = "The mapping mode: 'r', 'r+', 'w+' or 'c'.";
+inline constexpr const char* format = "The file's format: 'raw' (headerless) or 'npy'.";
 inline constexpr const char* order = "Layout of the items in the file: 'C' or 'F'.";
 inline constexpr const char* offset = "Byte offset of the array in the file (int).";
 inline constexpr const char* nbytes = "Bytes of the file the array covers (int).";
