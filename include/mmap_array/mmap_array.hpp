@@ -4,6 +4,10 @@
 
 #include "mmap_array/atomic_file.hpp"
 #include "mmap_array/error.hpp"
+#include "mmap_array/format.hpp"
 #include "mmap_array/mapped_file.hpp"
+#include "mmap_array/npy.hpp"
+#include "mmap_array/npz.hpp"
 #include "mmap_array/raw_array.hpp"
+#include "mmap_array/safetensors.hpp"
 #include "mmap_array/version.hpp"
