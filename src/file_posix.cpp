@@ -122,16 +122,17 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
   }
 }
 
-void fsync_parent_directory(const std::filesystem::path& path) {
+void fsync_parent_directory(const std::filesystem::path& path, const std::filesystem::path& given) {
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   unique_fd fd(retry_on_eintr([&] {
     return syscalls().open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   }));
-  if (!fd) throw_os_error(errno, "open the directory of", path);
+  if (!fd && (errno == ENOENT || errno == ENOTDIR)) return;
+  if (!fd) throw_os_error(errno, "open the directory of", given);
   // EINVAL: this filesystem cannot sync directories; nothing more can be done for it.
   if (retry_on_eintr([&] { return syscalls().fsync(fd.get()); }) != 0 && errno != EINVAL) {
-    throw_os_error(errno, "sync the directory of", path);
+    throw_os_error(errno, "sync the directory of", given);
   }
 }
 
@@ -151,15 +152,22 @@ std::string random_hex() {
   return text;
 }
 
-// Resolves a symlink at `target`, so an atomic replace updates the file the link names
-// (as a plain write would) instead of replacing the link itself.
-std::filesystem::path resolve_target(const std::filesystem::path& target) {
-  struct stat st {};
-  if (syscalls().lstat(target.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return target;
-  std::error_code ec;
-  std::filesystem::path resolved = std::filesystem::weakly_canonical(target, ec);
-  if (ec) throw_os_error(ec.value(), "resolve the symlink", target);
-  return resolved;
+// Follows symlinks at `given`, so an atomic replace updates the file a link names (as a
+// plain write would, even when that file does not exist yet) instead of replacing the link.
+std::filesystem::path resolve_target(const std::filesystem::path& given) {
+  constexpr int kMaxLinks = 40;  // Linux's own limit on links followed in one lookup
+  std::filesystem::path target = given;
+  for (int hops = 0;; ++hops) {
+    struct stat st {};
+    if (syscalls().lstat(target.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return target;
+    if (hops == kMaxLinks) throw_os_error(ELOOP, "replace", given);
+    std::string destination(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
+    const ssize_t n = syscalls().readlink(target.c_str(), destination.data(), destination.size());
+    if (n < 0) throw_os_error(errno, "resolve the symlink", given);
+    destination.resize(static_cast<std::size_t>(n));
+    const std::filesystem::path next(destination);
+    target = next.is_absolute() ? next : target.parent_path() / next;
+  }
 }
 
 }  // namespace
@@ -178,6 +186,16 @@ temp_file temp_file::create_beside(const std::filesystem::path& given) {
   struct stat existing {};
   const bool exists = syscalls().stat(target.c_str(), &existing) == 0;
   if (exists && S_ISDIR(existing.st_mode)) throw_os_error(EISDIR, "replace", given);
+  if (exists && !S_ISREG(existing.st_mode)) {
+    // Renaming over a FIFO, socket or device would destroy it, not write to it.
+    throw_os_error(ENODEV, "replace", given,
+                   std::string("not a regular file (") + kind_of(existing.st_mode) + ")");
+  }
+  // The rename needs only the directory's permission; a file its owner made read-only is
+  // refused as an in-place writer would refuse it.
+  if (exists && syscalls().faccessat(AT_FDCWD, target.c_str(), W_OK, AT_EACCESS) != 0) {
+    throw_os_error(errno, "replace", given);
+  }
 
   // Long names would overflow NAME_MAX once the prefix and suffix are added.
   std::string stem = target.filename().string().substr(0, 200);
@@ -253,7 +271,7 @@ void temp_file::commit(bool durable) {
     throw_os_error(err, "replace", given_);
   }
   pending_ = false;
-  if (durable) fsync_parent_directory(target_);
+  if (durable) fsync_parent_directory(target_, given_);
 }
 
 }  // namespace mmap_array::detail

@@ -202,7 +202,7 @@ void mapped_file::flush() {
     detail::throw_os_error(errno, "sync", path_);
   }
   if (sync_directory_on_flush_) {
-    detail::fsync_parent_directory(absolute_path_);
+    detail::fsync_parent_directory(absolute_path_, path_);
     sync_directory_on_flush_ = false;
   }
 }

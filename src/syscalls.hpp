@@ -29,6 +29,8 @@ struct syscall_table {
   int (*fchmod)(int fd, mode_t mode);
   int (*rename)(const char* from, const char* to);
   int (*unlink)(const char* path);
+  ssize_t (*readlink)(const char* path, char* buffer, std::size_t size);
+  int (*faccessat)(int dirfd, const char* path, int mode, int flags);
 };
 
 /// The table in use; tests may overwrite entries and must restore them.

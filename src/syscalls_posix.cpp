@@ -26,6 +26,8 @@ const syscall_table kReal = {
     ::fchmod,
     ::rename,
     ::unlink,
+    ::readlink,
+    ::faccessat,
 };
 
 syscall_table gTable = kReal;

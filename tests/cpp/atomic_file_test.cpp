@@ -395,3 +395,54 @@ TEST_F(AtomicFile, MovedWriterCommitsOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(AtomicFile, AFifoTargetIsRefusedAndKept) {
+  const auto path = tmp / "fifo";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  auto e = thrown<os_error>([&] { write_atomically(path, {"data"}); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->errno_value(), ENODEV);
+  EXPECT_TRUE(contains(e->what(), "a FIFO"));
+  EXPECT_TRUE(S_ISFIFO(lstat_of(path).st_mode));
+  EXPECT_EQ(tmp.names(), std::vector<std::string>{"fifo"});
+}
+
+TEST_F(AtomicFile, ADeviceTargetIsRefused) {
+  auto e = thrown<os_error>([&] { atomic_writer writer("/dev/null"); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->errno_value(), ENODEV);
+  EXPECT_TRUE(S_ISCHR(lstat_of("/dev/null").st_mode));
+}
+
+TEST_F(AtomicFile, AReadOnlyTargetIsRefusedAsAnInPlaceWriteWouldBe) {
+  const auto path = existing_target();
+  ASSERT_EQ(::chmod(path.c_str(), 0444), 0);
+  EXPECT_EQ(run_without_permission_override([&] {
+              std::error_code ec;
+              mmap_array::write_file_atomically(path, {}, {}, ec);
+              return ec == os_code(EACCES);
+            }),
+            0);
+  expect_target_untouched(path);
+}
+
+TEST_F(AtomicFile, ADanglingSymlinkIsFollowedToCreateItsTarget) {
+  std::filesystem::create_directory(tmp / "a");
+  std::filesystem::create_directory(tmp / "b");
+  std::filesystem::create_symlink("../b/new.bin", tmp / "a" / "link.bin");
+  write_atomically(tmp / "a" / "link.bin", {"made"});
+  EXPECT_TRUE(S_ISLNK(lstat_of(tmp / "a" / "link.bin").st_mode));
+  EXPECT_EQ(read_file(tmp / "b" / "new.bin"), "made");
+}
+
+TEST_F(AtomicFile, ASymlinkLoopIsELOOP) {
+  std::filesystem::create_symlink("two", tmp / "one");
+  std::filesystem::create_symlink("one", tmp / "two");
+  auto e = thrown<os_error>([&] { write_atomically(tmp / "one", {"x"}); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->errno_value(), ELOOP);
+}
+
+}  // namespace

@@ -170,3 +170,17 @@ TEST_F(MappedFileCreate, FirstFlushAlsoSyncsTheDirectory) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MappedFileCreateFlush, FlushAfterTheDirectoryIsGoneSucceeds) {
+  mmap_array_test::temp_dir tmp;
+  std::filesystem::create_directory(tmp / "d");
+  const auto path = tmp / "d" / "new.bin";
+  mmap_array::mapped_file m = mmap_array::mapped_file::create(path, 16);
+  m.as_span<char>()[0] = 'x';
+  std::filesystem::remove_all(tmp / "d");
+  EXPECT_NO_THROW(m.flush());  // the file and its directory are gone: nothing left to sync
+}
+
+}  // namespace

@@ -3,6 +3,9 @@
 // seam, so an injected failure can never leak into the next test.
 #pragma once
 
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -233,5 +236,27 @@ class counting_seam : public seam_guard {
   static inline bool g_active = false;
   static inline mmap_array::detail::syscall_table g_inner{};
 };
+
+/// Runs `check` in a forked child that has dropped CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH,
+/// the capabilities that let root ignore file modes, so permissions count for root too.
+/// Returns 0 if `check` returned true, 1 if false, 2 if the capabilities could not be dropped.
+template <class Check>
+int run_without_permission_override(Check check) {
+  const pid_t child = ::fork();
+  if (child < 0) return 3;
+  if (child == 0) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) ::_exit(2);
+    for (unsigned cap : {unsigned{CAP_DAC_OVERRIDE}, unsigned{CAP_DAC_READ_SEARCH}}) {
+      data[cap / 32].effective &= ~(1u << (cap % 32));
+    }
+    if (::syscall(SYS_capset, &header, data) != 0) ::_exit(2);
+    ::_exit(check() ? 0 : 1);
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return 4;
+  return WEXITSTATUS(status);
+}
 
 }  // namespace mmap_array_test
