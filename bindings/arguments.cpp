@@ -1,5 +1,8 @@
 #include "arguments.hpp"
 
+#include <nanobind/stl/string.h>
+
+#include <limits>
 #include <string>
 
 namespace nb = nanobind;
@@ -7,39 +10,63 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 namespace {
 
-[[noreturn]] void raise(PyObject* type, const std::string& message) {
-  PyErr_SetString(type, message.c_str());
-  throw nb::python_error();
-}
-
-// operator.index(value) as a signed 64-bit integer; `what` names the argument.
-long long to_integer(nb::handle value, const char* what) {
+// operator.index(value) as a signed 64-bit integer; `what` names the argument. Only a
+// TypeError is reworded: KeyboardInterrupt or MemoryError from __index__ pass through.
+long long to_integer(nb::handle value, const char* what, const error_context& context) {
   nb::object index = nb::steal(PyNumber_Index(value.ptr()));
   if (!index.is_valid()) {
+    if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw nb::python_error();
     PyErr_Clear();
-    PyErr_Format(PyExc_TypeError, "%s must be an integer, not %.200s", what,
-                 Py_TYPE(value.ptr())->tp_name);
-    throw nb::python_error();
+    raise_error(PyExc_TypeError, context,
+                std::string(what) + " must be an integer, not " + Py_TYPE(value.ptr())->tp_name);
   }
   int overflow = 0;
   const long long result = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
   if (overflow != 0) {
-    PyErr_Format(PyExc_ValueError, "%s %R is out of range", what, index.ptr());
-    throw nb::python_error();
+    raise_error(PyExc_ValueError, context,
+                std::string(what) + " " + nb::cast<std::string>(nb::repr(index)) + " is out of range");
   }
   return result;
 }
 
+// repr() of a value for a message, whatever it holds (NUL characters included).
+std::string shown(nb::handle value) { return nb::cast<std::string>(nb::repr(value)); }
+
+// Re-raises the pending Python error with the context's prefix, keeping its type.
+[[noreturn]] void reraise_with_context(const error_context& context) {
+  nb::python_error error;
+  if (context.prefix.empty()) throw error;
+  nb::handle type = error.type();  // borrowed from `error`, which outlives its use
+  const std::string message = nb::cast<std::string>(nb::str(error.value()));
+  raise_error(type.ptr(), context, message);
+}
+
+constexpr std::string_view kModes =
+    "mode must be one of 'r', 'r+', 'w+', 'c' (or 'readonly', 'readwrite', 'write', "
+    "'copyonwrite'), not ";
+
 }  // namespace
+
+error_context error_context::of(std::string_view operation, const std::filesystem::path& path) {
+  return {"cannot " + std::string(operation) + " '" + path.string() + "': "};
+}
+
+void raise_error(PyObject* type, const error_context& context, std::string_view message) {
+  const std::string text = context.prefix + std::string(message);
+  nb::object value = nb::steal(
+      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace"));
+  if (value.is_valid()) PyErr_SetObject(type, value.ptr());
+  throw nb::python_error();
+}
 
 path_argument to_path(nb::handle filename) {
   PyObject* encoded = nullptr;  // PyUnicode_FSConverter: str/bytes/PathLike -> bytes, no NULs
   if (PyUnicode_FSConverter(filename.ptr(), &encoded) == 0) throw nb::python_error();
   nb::object bytes = nb::steal(encoded);
   path_argument result;
-  result.path = std::filesystem::path(std::string(PyBytes_AS_STRING(encoded),
-                                                  static_cast<std::size_t>(PyBytes_GET_SIZE(encoded))));
-  if (result.path.empty()) raise(PyExc_ValueError, "filename must not be empty");
+  result.path = std::filesystem::path(std::string(
+      PyBytes_AS_STRING(encoded), static_cast<std::size_t>(PyBytes_GET_SIZE(encoded))));
+  if (result.path.empty()) raise_error(PyExc_ValueError, {}, "filename must not be empty");
   std::error_code ec;
   std::filesystem::path absolute =
       result.path.is_absolute() ? result.path : std::filesystem::absolute(result.path, ec);
@@ -51,81 +78,120 @@ path_argument to_path(nb::handle filename) {
   return result;
 }
 
-mode_argument to_mode(std::string_view mode) {
+mode_argument to_mode(std::string_view mode, const error_context& context) {
   if (mode == "r" || mode == "readonly") return {access_mode::read_only, false, "r"};
   if (mode == "r+" || mode == "readwrite") return {access_mode::read_write, false, "r+"};
   if (mode == "w+" || mode == "write") return {access_mode::read_write, true, "w+"};
   if (mode == "c" || mode == "copyonwrite") return {access_mode::copy_on_write, false, "c"};
-  raise(PyExc_ValueError, "mode must be one of 'r', 'r+', 'w+', 'c' (or 'readonly', "
-                          "'readwrite', 'write', 'copyonwrite'), not '" +
-                              std::string(mode) + "'");
+  raise_error(PyExc_ValueError, context,
+              std::string(kModes) + shown(nb::str(mode.data(), mode.size())));
 }
 
-bool to_fortran_order(std::string_view order) {
-  if (order == "C") return false;
-  if (order == "F") return true;
-  raise(PyExc_ValueError, "order must be 'C' or 'F', not '" + std::string(order) + "'");
+mode_argument to_mode(nb::handle mode, const error_context& context) {
+  if (!PyUnicode_Check(mode.ptr())) raise_error(PyExc_ValueError, context, std::string(kModes) + shown(mode));
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(mode.ptr(), &size);
+  if (text == nullptr) throw nb::python_error();
+  return to_mode(std::string_view(text, static_cast<std::size_t>(size)), context);
 }
 
-dtype_argument to_dtype(nb::handle dtype) {
+bool to_fortran_order(nb::handle order, const error_context& context) {
+  if (PyUnicode_Check(order.ptr())) {
+    if (PyUnicode_CompareWithASCIIString(order.ptr(), "C") == 0) return false;
+    if (PyUnicode_CompareWithASCIIString(order.ptr(), "F") == 0) return true;
+  }
+  raise_error(PyExc_ValueError, context, "order must be 'C' or 'F', not " + shown(order));
+}
+
+dtype_argument to_dtype(nb::handle dtype, const error_context& context) {
   PyArray_Descr* raw = nullptr;
-  if (PyArray_DescrConverter(dtype.ptr(), &raw) == 0) throw nb::python_error();
+  if (PyArray_DescrConverter(dtype.ptr(), &raw) == 0) reraise_with_context(context);
   nb::object descr = nb::steal(reinterpret_cast<PyObject*>(raw));
   if (PyDataType_FLAGCHK(raw, NPY_ITEM_REFCOUNT)) {
-    PyErr_Format(PyExc_TypeError,
-                 "dtype '%S' holds Python objects, which cannot live in a mapped file", raw);
-    throw nb::python_error();
+    raise_error(PyExc_TypeError, context,
+                "dtype '" + nb::cast<std::string>(nb::str(descr)) +
+                    "' holds Python objects, which cannot live in a mapped file");
   }
   if (PyDataType_ELSIZE(raw) <= 0) {
-    PyErr_Format(PyExc_TypeError,
-                 "dtype '%S' has no fixed size; give a length, e.g. 'S16' or 'U8'", raw);
-    throw nb::python_error();
+    raise_error(PyExc_TypeError, context,
+                "dtype '" + nb::cast<std::string>(nb::str(descr)) +
+                    "' has items of 0 bytes, which cannot be mapped (for S, U or V, give a "
+                    "length, e.g. 'S16')");
   }
   dtype_argument result{descr, {}, static_cast<std::size_t>(PyDataType_ELSIZE(raw))};
-  if (PyDataType_HASSUBARRAY(raw)) {
-    PyArray_ArrayDescr* sub = PyDataType_SUBARRAY(raw);
-    result.descr = nb::borrow(reinterpret_cast<PyObject*>(sub->base));
-    // NumPy stores the subarray's shape as a tuple of non-negative ints.
+  // A subarray of a subarray adds the dimensions of both, outer first, as NumPy does.
+  while (PyDataType_HASSUBARRAY(reinterpret_cast<PyArray_Descr*>(result.descr.ptr()))) {
+    PyArray_ArrayDescr* sub = PyDataType_SUBARRAY(reinterpret_cast<PyArray_Descr*>(result.descr.ptr()));
     nb::tuple dims = nb::borrow<nb::tuple>(sub->shape);
     for (nb::handle dim : dims) result.subarray_shape.push_back(nb::cast<npy_intp>(dim));
+    result.descr = nb::borrow(reinterpret_cast<PyObject*>(sub->base));
   }
   return result;
 }
 
-std::optional<std::vector<std::uint64_t>> to_shape(nb::handle shape) {
+std::optional<std::vector<std::uint64_t>> to_shape(nb::handle shape, const error_context& context) {
   if (shape.is_none()) return std::nullopt;
   std::vector<std::uint64_t> dims;
   auto add = [&](nb::handle item) {
-    const long long dim = to_integer(item, "shape dimension");
-    if (dim < 0) raise(PyExc_ValueError, "negative dimensions are not allowed in shape, got " +
-                                             std::to_string(dim));
+    const long long dim = to_integer(item, "shape dimension", context);
+    if (dim < 0) {
+      raise_error(PyExc_ValueError, context,
+                  "negative dimensions are not allowed in shape, got " + std::to_string(dim));
+    }
     dims.push_back(static_cast<std::uint64_t>(dim));
   };
-  if (PyIndex_Check(shape.ptr())) {
+  const bool text = PyUnicode_Check(shape.ptr()) || PyBytes_Check(shape.ptr()) ||
+                    PyByteArray_Check(shape.ptr());
+  if (!text && PySequence_Check(shape.ptr())) {
+    // A snapshot: an item's __index__ may change the caller's list while it is read.
+    nb::object items = nb::steal(PySequence_Tuple(shape.ptr()));
+    if (items.is_valid()) {
+      const Py_ssize_t n = PyTuple_GET_SIZE(items.ptr());
+      if (n > NPY_MAXDIMS) {
+        raise_error(PyExc_ValueError, context,
+                    "shape has " + std::to_string(n) + " dimensions; NumPy allows at most " +
+                        std::to_string(NPY_MAXDIMS));
+      }
+      for (Py_ssize_t i = 0; i < n; ++i) add(PyTuple_GET_ITEM(items.ptr(), i));
+      return dims;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_TypeError)) throw nb::python_error();
+    PyErr_Clear();  // e.g. a 0-d array, which is a sequence type but not iterable
+  }
+  if (!text && PyIndex_Check(shape.ptr())) {
     add(shape);
     return dims;
   }
-  nb::object sequence = nb::steal(PySequence_Fast(shape.ptr(), "shape must be None, an integer "
-                                                               "or a sequence of integers"));
-  if (!sequence.is_valid()) {
-    PyErr_Clear();
-    PyErr_Format(PyExc_TypeError, "shape must be None, an integer or a sequence of integers, "
-                                  "not %.200s", Py_TYPE(shape.ptr())->tp_name);
-    throw nb::python_error();
-  }
-  const Py_ssize_t n = PySequence_Fast_GET_SIZE(sequence.ptr());
-  if (n > NPY_MAXDIMS) {
-    raise(PyExc_ValueError, "shape has " + std::to_string(n) + " dimensions; NumPy allows at most " +
-                                std::to_string(NPY_MAXDIMS));
-  }
-  for (Py_ssize_t i = 0; i < n; ++i) add(PySequence_Fast_GET_ITEM(sequence.ptr(), i));
-  return dims;
+  raise_error(PyExc_TypeError, context,
+              std::string("shape must be None, an integer or a sequence of integers, not ") +
+                  Py_TYPE(shape.ptr())->tp_name);
 }
 
-std::uint64_t to_offset(nb::handle offset) {
-  const long long value = to_integer(offset, "offset");
-  if (value < 0) raise(PyExc_ValueError, "offset must be non-negative, got " + std::to_string(value));
+std::uint64_t to_offset(nb::handle offset, const error_context& context) {
+  const long long value = to_integer(offset, "offset", context);
+  if (value < 0) {
+    raise_error(PyExc_ValueError, context, "offset must be non-negative, got " + std::to_string(value));
+  }
   return static_cast<std::uint64_t>(value);
+}
+
+void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
+                        const error_context& context) {
+  if (dims.size() > static_cast<std::size_t>(NPY_MAXDIMS)) {
+    raise_error(PyExc_ValueError, context,
+                "the array would have " + std::to_string(dims.size()) +
+                    " dimensions; NumPy allows at most " + std::to_string(NPY_MAXDIMS));
+  }
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<npy_intp>::max());
+  std::uint64_t bytes = element_bytes;
+  for (std::uint64_t dim : dims) {
+    if (dim == 0) continue;
+    if (__builtin_mul_overflow(bytes, dim, &bytes) || bytes > kMax) {
+      raise_error(PyExc_ValueError, context,
+                  "the array is too big for NumPy: its non-zero dimensions times its item size "
+                  "exceed 2**63 - 1 bytes");
+    }
+  }
 }
 
 }  // namespace mmap_array::python

@@ -1,6 +1,7 @@
 // Conversion and validation of the arguments Python callers pass: paths, modes,
 // orders, dtypes, shapes and offsets. Every wrong value is a ValueError or
-// TypeError that says what was expected; nothing here touches the file system.
+// TypeError that says what was expected and, once the path is known, names the
+// file; nothing here touches the file system.
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,30 +25,49 @@ struct path_argument {
 };
 path_argument to_path(nanobind::handle filename);
 
+/// What the messages of argument errors start with: "cannot map 'x.bin': ", or nothing.
+struct error_context {
+  std::string prefix;
+  /// The context of an `operation` ("map", "create"...) on `path`.
+  static error_context of(std::string_view operation, const std::filesystem::path& path);
+};
+
+/// Raises `type` with the context's prefix and `message`.
+[[noreturn]] void raise_error(PyObject* type, const error_context& context, std::string_view message);
+
 /// One of NumPy's memmap modes.
 struct mode_argument {
   access_mode access;
   bool create;       // "w+": make a new file
   const char* name;  // canonical spelling: "r", "r+", "w+" or "c"
 };
-mode_argument to_mode(std::string_view mode);
+mode_argument to_mode(std::string_view mode, const error_context& context = {});
+/// A mode given by a caller: a str (anything else is refused like a wrong str).
+mode_argument to_mode(nanobind::handle mode, const error_context& context = {});
 
-/// "C" -> false, "F" -> true.
-bool to_fortran_order(std::string_view order);
+/// "C" -> false, "F" -> true; anything else is a ValueError.
+bool to_fortran_order(nanobind::handle order, const error_context& context = {});
 
 /// A validated dtype: fixed size, no Python objects. A subarray dtype such as
-/// ('f8', (2, 3)) is split into its base and the dimensions it adds.
+/// ('f8', (2, 3)), nested or not, is split into its base and the dimensions it adds.
 struct dtype_argument {
-  nanobind::object descr;              // PyArray_Descr of one element of the array
+  nanobind::object descr;               // PyArray_Descr of one element of the array
   std::vector<npy_intp> subarray_shape; // appended to the array's shape
-  std::size_t itemsize;                // bytes of one item as the file holds it
+  std::size_t itemsize;                 // bytes of one item as the file holds it
 };
-dtype_argument to_dtype(nanobind::handle dtype);
+dtype_argument to_dtype(nanobind::handle dtype, const error_context& context = {});
 
-/// None -> empty optional; an int or a sequence of ints -> dimensions (each >= 0).
-std::optional<std::vector<std::uint64_t>> to_shape(nanobind::handle shape);
+/// None -> empty optional; an int, or a sequence of ints (list, tuple, 1-D array) ->
+/// dimensions (each >= 0).
+std::optional<std::vector<std::uint64_t>> to_shape(nanobind::handle shape,
+                                                   const error_context& context = {});
 
 /// A non-negative integer byte offset.
-std::uint64_t to_offset(nanobind::handle offset);
+std::uint64_t to_offset(nanobind::handle offset, const error_context& context = {});
+
+/// Refuses a layout NumPy cannot make an array of: more than NPY_MAXDIMS dimensions, or
+/// more than 2**63 - 1 bytes counting the non-zero dimensions (NumPy's own rule).
+void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
+                        const error_context& context = {});
 
 }  // namespace mmap_array::python

@@ -14,18 +14,27 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 namespace {
 
-void construct(array_handle* self, nb::handle filename, nb::handle dtype, std::string_view mode,
-               nb::handle shape, nb::handle offset, std::string_view order) {
-  const mode_argument how = to_mode(mode);
-  const bool fortran = to_fortran_order(order);
+// Opens (or, for "w+", creates) a raw array; `mode_name` overrides what the handle reports.
+array_handle open_raw(nb::handle filename, nb::handle dtype, nb::handle mode,
+                      const char* mode_name, nb::handle shape, nb::handle offset,
+                      nb::handle order) {
   path_argument path = to_path(filename);
-  dtype_argument type = to_dtype(dtype);
-  raw_array_spec spec{type.itemsize, to_offset(offset), to_shape(shape)};
+  const mode_argument how = to_mode(mode, error_context::of("map", path.path));
+  const error_context context = error_context::of(how.create ? "create" : "map", path.path);
+  const bool fortran = to_fortran_order(order, context);
+  dtype_argument type = to_dtype(dtype, context);
+  raw_array_spec spec{type.itemsize, to_offset(offset, context), to_shape(shape, context)};
+  const auto element_bytes = static_cast<std::uint64_t>(
+      PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(type.descr.ptr())));
+  auto full_shape = [&](std::vector<std::uint64_t> dims) {
+    dims.insert(dims.end(), type.subarray_shape.begin(), type.subarray_shape.end());
+    return dims;
+  };
   if (how.create && !spec.shape) {
-    PyErr_Format(PyExc_ValueError, "mode 'w+' creates a new file and needs a shape, e.g. "
-                                   "shape=(1000,)");
-    throw nb::python_error();
+    raise_error(PyExc_ValueError, context, "mode 'w+' creates a new file and needs a shape, e.g. shape=(1000,)");
   }
+  // Refused before anything is mapped or created: w+ must not replace a file for nothing.
+  if (spec.shape) check_numpy_layout(full_shape(*spec.shape), element_bytes, context);
 
   mapped_file file;
   {
@@ -34,18 +43,32 @@ void construct(array_handle* self, nb::handle filename, nb::handle dtype, std::s
     file = how.create ? create_raw_array(path.path, spec)
                       : map_raw_array(path.path, how.access, spec);
   }
-  std::vector<npy_intp> outer;
-  if (spec.shape) {
-    outer.assign(spec.shape->begin(), spec.shape->end());
-  } else {
-    outer.push_back(static_cast<npy_intp>(file.size() / type.itemsize));
-  }
-  array_layout layout = make_layout(std::move(type.descr), outer,
+  std::vector<std::uint64_t> outer =
+      spec.shape ? *spec.shape : std::vector<std::uint64_t>{file.size() / type.itemsize};
+  if (!spec.shape) check_numpy_layout(full_shape(outer), element_bytes, context);
+  array_layout layout = make_layout(std::move(type.descr), {outer.begin(), outer.end()},
                                     static_cast<npy_intp>(type.itemsize), type.subarray_shape,
                                     fortran, how.access != access_mode::read_only);
-  new (self) array_handle(make_array_handle(std::move(file), std::move(layout),
-                                            std::move(path.absolute), how.name, "raw",
-                                            spec.offset));
+  return make_array_handle(std::move(file), std::move(layout), std::move(path.absolute),
+                           mode_name != nullptr ? mode_name : how.name, "raw", spec.offset);
+}
+
+void construct(nb::pointer_and_handle<array_handle> self, nb::handle filename, nb::handle dtype,
+               nb::handle mode, nb::handle shape, nb::handle offset, nb::handle order) {
+  array_handle handle = open_raw(filename, dtype, mode, nullptr, shape, offset, order);
+  // Arguments run user code (__fspath__, __index__...), which may have initialised this very
+  // object meanwhile; constructing over it would leak its mapping.
+  if (nb::inst_ready(self.h)) {
+    PyErr_SetString(PyExc_TypeError, "MemoryMappedArray.__init__ was re-entered while it ran");
+    throw nb::python_error();
+  }
+  new (self.p) array_handle(std::move(handle));
+}
+
+// mmap_array.create(format="raw"): a new file, reported as mode "r+" like every created one.
+nb::object create_raw(nb::handle filename, nb::handle dtype, nb::handle shape) {
+  return wrap_array_handle(open_raw(filename, dtype, nb::str("w+"), "r+", shape, nb::int_(0),
+                                    nb::str("C")));
 }
 
 const array_handle& require_open(const array_handle& self, std::string_view operation) {
@@ -163,9 +186,9 @@ nb::object wrap_array_handle(array_handle&& handle) {
 void bind_array_handle(nb::module_& m) {
   nb::class_<array_handle>(m, "MemoryMappedArray", nb::type_slots(handle_slots),
                            nb::is_weak_referenceable(), doc::handle_class)
-      .def("__init__", &construct, nb::arg("filename"), nb::arg("dtype") = "float64",
-           nb::arg("mode") = "r", nb::arg("shape") = nb::none(), nb::arg("offset") = 0,
-           nb::arg("order") = "C", doc::handle_init)
+      .def("__init__", &construct, nb::arg("filename").none(), nb::arg("dtype").none() = "float64",
+           nb::arg("mode").none() = "r", nb::arg("shape").none() = nb::none(),
+           nb::arg("offset").none() = 0, nb::arg("order").none() = "C", doc::handle_init)
       .def("get_array", &get_array, doc::get_array)
       .def(
           "size",
@@ -173,7 +196,11 @@ void bind_array_handle(nb::module_& m) {
           doc::size)
       .def("flush", &flush, doc::flush)
       .def("close", &close, doc::close)
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
+      .def("__enter__",
+           [](nb::handle self) {
+             require_open(nb::cast<const array_handle&>(self), "enter a with block on");
+             return nb::borrow(self);
+           })
       .def(
           "__exit__", [](array_handle& self, nb::args) { close(self); }, "Close the mapping.")
       .def("__array__", &array_protocol, nb::arg("dtype") = nb::none(), nb::kw_only(),

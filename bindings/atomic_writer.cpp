@@ -36,15 +36,19 @@ void with_active_writer(locked_writer& self, const char* operation, Action actio
   }
 }
 
-void construct(locked_writer* self, nb::handle filename, bool fsync) {
+void construct(nb::pointer_and_handle<locked_writer> self, nb::handle filename, bool fsync) {
   path_argument path = to_path(filename);
   std::optional<atomic_writer> writer;
   {
     nb::gil_scoped_release unlocked;
     writer.emplace(path.path, write_options{fsync});
   }
-  new (self) locked_writer{};
-  self->writer = std::move(writer);
+  if (nb::inst_ready(self.h)) {  // re-entered from __fspath__: keep the first, drop this one
+    PyErr_SetString(PyExc_TypeError, "_AtomicWriter.__init__ was re-entered while it ran");
+    throw nb::python_error();
+  }
+  new (self.p) locked_writer{};
+  self.p->writer = std::move(writer);
 }
 
 void write(locked_writer& self, nb::handle data) {
@@ -70,7 +74,7 @@ void abort(locked_writer& self) {
 void bind_atomic_writer(nb::module_& m) {
   nb::class_<locked_writer>(m, "_AtomicWriter",
                             "Writes a replacement of a file; it appears only on commit().")
-      .def("__init__", &construct, nb::arg("filename"), nb::arg("fsync") = false)
+      .def("__init__", &construct, nb::arg("filename").none(), nb::arg("fsync") = false)
       .def("write", &write, nb::arg("data"), "Append the bytes of a C-contiguous buffer.")
       .def(
           "preallocate",

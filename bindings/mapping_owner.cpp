@@ -1,5 +1,7 @@
 #include "mapping_owner.hpp"
 
+#include <nanobind/stl/string.h>
+
 #include <string>
 
 namespace nb = nanobind;

@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, TypeError) as error:
         print(f"mmap-array {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"mmap-array {args.command}: error: out of memory", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"mmap-array {args.command}: interrupted", file=sys.stderr)
         return 130

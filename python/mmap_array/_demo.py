@@ -62,8 +62,12 @@ def _demo(n: int, repeat: int, directory: str) -> int:
     print(f"mmap_array demo: {n:,} float64 values ({data.nbytes / 1e6:.1f} MB) in {path}\n")
 
     write_seconds, _ = _time(lambda: write_binary(path, data))
-    tofile_seconds, _ = _time(lambda: data.tofile(path + ".tofile"))
-    os.unlink(path + ".tofile")
+    # ndarray.tofile writes in place: a failure (full disk) leaves a partial file to remove.
+    try:
+        tofile_seconds, _ = _time(lambda: data.tofile(path + ".tofile"))
+    finally:
+        if os.path.exists(path + ".tofile"):
+            os.unlink(path + ".tofile")
     print("write the file            time")
     print(f"  mmap_array.write_binary  {write_seconds * 1e3:9.2f} ms  (atomic: temporary + rename)")
     print(f"  ndarray.tofile           {tofile_seconds * 1e3:9.2f} ms  (in place)\n")

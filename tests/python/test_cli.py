@@ -64,6 +64,28 @@ def test_errors_are_one_line_with_status_1(args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_running_out_of_memory_is_one_line():
+    result = _run("demo", "--n", "100000000000")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "mmap-array demo: error: out of memory"
+
+
+def test_demo_on_a_full_disk_leaves_no_partial_file():
+    from conftest import run_on_small_filesystem
+
+    result = run_on_small_filesystem(
+        """
+        import os, sys
+        from mmap_array._cli import main
+        status = main(["demo", "--n", "100000", "--repeat", "1", "--dir", sys.argv[1]])
+        print(status, sorted(os.listdir(sys.argv[1])))
+        """,
+        size="1200k",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] in ("1 []", "1 ['test_data.bin']")
+
+
 def test_unknown_command_is_a_usage_error():
     result = _run("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -109,10 +109,21 @@ def test_dtypes_holding_python_objects_raise_type_error(floats, dtype):
         mmap_array.MemoryMappedArray(floats[0], dtype=dtype)
 
 
-@pytest.mark.parametrize("dtype", ["S", "U", "V", np.dtype([])], ids=["S", "U", "V", "empty-record"])
-def test_dtypes_without_a_fixed_size_raise_type_error(floats, dtype):
-    with pytest.raises(TypeError, match="no fixed size"):
+@pytest.mark.parametrize(
+    "dtype", ["S", "U", "V", np.dtype([]), np.dtype(("f8", (0,)))], ids=["S", "U", "V", "empty-record", "empty-subarray"]
+)
+def test_dtypes_of_zero_byte_items_raise_type_error_naming_the_file(floats, dtype):
+    with pytest.raises(TypeError, match="items of 0 bytes") as info:
         mmap_array.MemoryMappedArray(floats[0], dtype=dtype)
+    assert str(floats[0]) in str(info.value)
+
+
+def test_nested_subarray_dtypes_unwind_completely(tmp_path):
+    path = write_bytes(tmp_path / "b.bin", np.arange(64, dtype=np.uint8).tobytes())
+    mm = mmap_array.MemoryMappedArray(path, dtype=np.dtype((np.dtype(("u1", (2,))), (4,))))
+    arr = mm.get_array()
+    assert mm.shape == arr.shape == (8, 4, 2) and mm.dtype == arr.dtype == np.uint8 and mm.size() == 64
+    np.testing.assert_array_equal(arr, np.arange(64, dtype=np.uint8).reshape(8, 4, 2))
 
 
 def test_unknown_dtype_raises_type_error(floats):

@@ -33,9 +33,11 @@ def test_unknown_modes_raise_value_error_listing_the_valid_ones(floats, bad):
         mmap_array.MemoryMappedArray(path, mode=bad)
 
 
-def test_mode_of_the_wrong_type_raises_type_error(floats):
-    with pytest.raises(TypeError):
-        mmap_array.MemoryMappedArray(floats[0], mode=1)
+@pytest.mark.parametrize("bad", [1, None, b"r", "r\0"])
+def test_modes_that_are_not_a_valid_str_raise_value_error_like_numpy(floats, bad):
+    with pytest.raises(ValueError, match="mode must be one of") as info:
+        mmap_array.MemoryMappedArray(floats[0], mode=bad)
+    assert str(floats[0]) in str(info.value) and repr(bad) in str(info.value)
 
 
 def test_read_only_arrays_are_not_writeable(floats):

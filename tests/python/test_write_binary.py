@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -140,3 +141,51 @@ def test_interrupted_writer_never_leaves_a_torn_target(tmp_path):
         assert result.returncode == -9
         content = path.read_bytes()
         assert content in (old.tobytes(), new.tobytes())
+
+
+def test_a_fifo_target_is_refused_and_kept(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for write in (lambda: mmap_array.write_binary(fifo, [1.0]),
+                  lambda: mmap_array.MemoryMappedArray(fifo, mode="w+", shape=1)):
+        with pytest.raises(OSError) as info:
+            write()
+        assert info.value.errno == errno.ENODEV and "FIFO" in str(info.value)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ["pipe"]
+
+
+def test_a_device_target_is_refused():
+    with pytest.raises(OSError) as info:
+        mmap_array.MemoryMappedArray("/dev/null", mode="w+", shape=5)
+    assert info.value.errno == errno.ENODEV
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+def test_a_read_only_target_is_refused_like_an_in_place_write(tmp_path):
+    tmp_path.chmod(0o755)
+    target = write_bytes(tmp_path / "ro.bin", np.zeros(2))
+    target.chmod(0o444)
+    result = run_python(
+        f"""
+        import numpy as np, mmap_array
+        for write in (lambda: mmap_array.write_binary({str(target)!r}, np.ones(2)),
+                      lambda: mmap_array.MemoryMappedArray({str(target)!r}, mode="w+", shape=2)):
+            try:
+                write()
+            except PermissionError as error:
+                print(error.errno)
+        """,
+        prefix=unprivileged_prefix(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(errno.EACCES)] * 2
+    assert _read(target).tolist() == [0.0, 0.0]
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    link = tmp_path / "a" / "link.bin"
+    link.symlink_to("../b/new.bin")
+    mmap_array.write_binary(link, [1.0, 2.0])
+    assert link.is_symlink() and _read(tmp_path / "b" / "new.bin").tolist() == [1.0, 2.0]
