@@ -164,7 +164,8 @@ TEST(JsonReader, NotAValue) {
   EXPECT_EQ(syntax_error("+1"), "expected a value, found '+' at byte 0");
   EXPECT_EQ(syntax_error(".5"), "expected a value, found '.' at byte 0");
   EXPECT_EQ(syntax_error("]"), "expected a value, found ']' at byte 0");
-  EXPECT_EQ(syntax_error("\xEF\xBB\xBF{}"), "expected a value, found the character U+FEFF at byte 0");
+  EXPECT_EQ(syntax_error("\xEF\xBB\xBF{}"),
+            "expected a value, found the character U+FEFF at byte 0");
   EXPECT_EQ(syntax_error("\xC2\xA0{}"), "expected a value, found the character U+00A0 at byte 0");
   EXPECT_EQ(syntax_error("\f{}"), "expected a value, found the control character 0x0C at byte 0");
   EXPECT_EQ(syntax_error("\v{}"), "expected a value, found the control character 0x0B at byte 0");
@@ -177,21 +178,32 @@ TEST(JsonReader, BadLiterals) {
   EXPECT_EQ(syntax_error("fals"), "expected 'false', found the end of the input at byte 4");
   EXPECT_EQ(syntax_error("True"), "expected a value, found 'T' at byte 0");
   EXPECT_EQ(syntax_error("None"), "expected a value, found 'N' at byte 0");
-  EXPECT_EQ(syntax_error("[truex]"), "expected ',' or ']' after an array element, found 'x' at byte 5");
+  EXPECT_EQ(syntax_error("[truex]"),
+            "expected ',' or ']' after an array element, found 'x' at byte 5");
 }
 
 TEST(JsonReader, BadNumbers) {
-  EXPECT_EQ(syntax_error("01"), "expected '.', 'e' or the end of the number after a leading 0, found '1' at byte 1");
-  EXPECT_EQ(syntax_error("-01"), "expected '.', 'e' or the end of the number after a leading 0, found '1' at byte 2");
-  EXPECT_EQ(syntax_error("[00]"), "expected '.', 'e' or the end of the number after a leading 0, found '0' at byte 2");
+  EXPECT_EQ(syntax_error("01"),
+            "expected '.', 'e' or the end of the number after a leading 0, found '1' at "
+            "byte 1");
+  EXPECT_EQ(syntax_error("-01"),
+            "expected '.', 'e' or the end of the number after a leading 0, found '1' at "
+            "byte 2");
+  EXPECT_EQ(syntax_error("[00]"),
+            "expected '.', 'e' or the end of the number after a leading 0, found '0' at "
+            "byte 2");
   EXPECT_EQ(syntax_error("-"), "expected a digit after '-', found the end of the input at byte 1");
   EXPECT_EQ(syntax_error("- 1"), "expected a digit after '-', found ' ' at byte 1");
   EXPECT_EQ(syntax_error("1."), "expected a digit after '.', found the end of the input at byte 2");
   EXPECT_EQ(syntax_error("1.e3"), "expected a digit after '.', found 'e' at byte 2");
-  EXPECT_EQ(syntax_error("1e"), "expected a digit in the exponent, found the end of the input at byte 2");
-  EXPECT_EQ(syntax_error("1e+"), "expected a digit in the exponent, found the end of the input at byte 3");
-  EXPECT_EQ(syntax_error("0x10"), "expected nothing but whitespace after the JSON value, found 'x' at byte 1");
-  EXPECT_EQ(syntax_error("1 2"), "expected nothing but whitespace after the JSON value, found '2' at byte 2");
+  EXPECT_EQ(syntax_error("1e"),
+            "expected a digit in the exponent, found the end of the input at byte 2");
+  EXPECT_EQ(syntax_error("1e+"),
+            "expected a digit in the exponent, found the end of the input at byte 3");
+  EXPECT_EQ(syntax_error("0x10"),
+            "expected nothing but whitespace after the JSON value, found 'x' at byte 1");
+  EXPECT_EQ(syntax_error("1 2"),
+            "expected nothing but whitespace after the JSON value, found '2' at byte 2");
 }
 
 TEST(JsonReader, Uint64AcceptsOnlyPlainIntegers) {
@@ -218,51 +230,99 @@ TEST(JsonReader, Uint64AcceptsOnlyPlainIntegers) {
 }
 
 TEST(JsonReader, BadStrings) {
-  EXPECT_EQ(syntax_error("\"abc"), "expected '\"' to close the string that begins at byte 0, found the end of the input at byte 4");
-  EXPECT_EQ(syntax_error("\"a\nb\""), "expected a control character in a string to be escaped, found the control character 0x0A at byte 2");
-  EXPECT_EQ(syntax_error("\"a\tb\""), "expected a control character in a string to be escaped, found the control character 0x09 at byte 2");
-  EXPECT_EQ(syntax_error(std::string("\"a\0b\"", 5)), "expected a control character in a string to be escaped, found the control character 0x00 at byte 2");
-  EXPECT_EQ(syntax_error("\"\x1F\""), "expected a control character in a string to be escaped, found the control character 0x1F at byte 1");
-  const std::string escape = "expected an escape character (one of \" \\ / b f n r t u) after '\\', found ";
+  EXPECT_EQ(syntax_error("\"abc"),
+            "expected '\"' to close the string that begins at byte 0, found the end of "
+            "the input at byte 4");
+  EXPECT_EQ(syntax_error("\"a\nb\""),
+            "expected a control character in a string to be escaped, found the control "
+            "character 0x0A at byte 2");
+  EXPECT_EQ(syntax_error("\"a\tb\""),
+            "expected a control character in a string to be escaped, found the control "
+            "character 0x09 at byte 2");
+  EXPECT_EQ(syntax_error(std::string("\"a\0b\"", 5)),
+            "expected a control character in a string to be escaped, found the control "
+            "character 0x00 at byte 2");
+  EXPECT_EQ(syntax_error("\"\x1F\""),
+            "expected a control character in a string to be escaped, found the control "
+            "character 0x1F at byte 1");
+  const std::string escape =
+      "expected an escape character (one of \" \\ / b f n r t u) after '\\', found ";
   EXPECT_EQ(syntax_error(R"("\x41")"), escape + "'x' at byte 2");
   EXPECT_EQ(syntax_error(R"("\'")"), escape + "''' at byte 2");
   EXPECT_EQ(syntax_error(R"("\U0041")"), escape + "'U' at byte 2");
-  EXPECT_EQ(syntax_error("\"\\"), "expected an escape character after '\\', found the end of the input at byte 2");
+  EXPECT_EQ(syntax_error("\"\\"),
+            "expected an escape character after '\\', found the end of the input at byte "
+            "2");
   EXPECT_EQ(syntax_error(R"("\u00G0")"), "expected 4 hex digits after \\u, found 'G' at byte 5");
   EXPECT_EQ(syntax_error(R"("\u12")"), "expected 4 hex digits after \\u, found '\"' at byte 5");
 }
 
 TEST(JsonReader, LoneSurrogateEscapes) {
-  EXPECT_EQ(syntax_error(R"("\ud800")"), "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate \\uD800, found '\"' at byte 7");
-  EXPECT_EQ(syntax_error(R"("\ud800x")"), "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate \\uD800, found 'x' at byte 7");
-  EXPECT_EQ(syntax_error(R"("\ud800\n")"), "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate \\uD800, found '\\' at byte 7");
-  EXPECT_EQ(syntax_error(R"("\ud800\u0041")"), "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate \\uD800, found \\u0041 at byte 7");
-  EXPECT_EQ(syntax_error(R"("\ud800\ud800")"), "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate \\uD800, found \\uD800 at byte 7");
-  EXPECT_EQ(syntax_error(R"("ab\udc00")"), "expected a high surrogate escape before the low surrogate \\uDC00, found it alone at byte 3");
-  EXPECT_EQ(syntax_error(R"("\udfff\ud800")"), "expected a high surrogate escape before the low surrogate \\uDFFF, found it alone at byte 1");
+  EXPECT_EQ(syntax_error(R"("\ud800")"),
+            "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate "
+            "\\uD800, found '\"' at byte 7");
+  EXPECT_EQ(syntax_error(R"("\ud800x")"),
+            "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate "
+            "\\uD800, found 'x' at byte 7");
+  EXPECT_EQ(syntax_error(R"("\ud800\n")"),
+            "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate "
+            "\\uD800, found '\\' at byte 7");
+  EXPECT_EQ(syntax_error(R"("\ud800\u0041")"),
+            "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate "
+            "\\uD800, found \\u0041 at byte 7");
+  EXPECT_EQ(syntax_error(R"("\ud800\ud800")"),
+            "expected a low surrogate escape \\uDC00 to \\uDFFF after the high surrogate "
+            "\\uD800, found \\uD800 at byte 7");
+  EXPECT_EQ(syntax_error(R"("ab\udc00")"),
+            "expected a high surrogate escape before the low surrogate \\uDC00, found "
+            "it alone at byte 3");
+  EXPECT_EQ(syntax_error(R"("\udfff\ud800")"),
+            "expected a high surrogate escape before the low surrogate \\uDFFF, found "
+            "it alone at byte 1");
 }
 
 TEST(JsonReader, BadStructure) {
   EXPECT_EQ(syntax_error("[1,]"), "expected a value, found ']' at byte 3");
   EXPECT_EQ(syntax_error("[,1]"), "expected a value, found ',' at byte 1");
-  EXPECT_EQ(syntax_error("[1 2]"), "expected ',' or ']' after an array element, found '2' at byte 3");
-  EXPECT_EQ(syntax_error("[1"), "expected ',' or ']' after an array element, found the end of the input at byte 2");
+  EXPECT_EQ(syntax_error("[1 2]"),
+            "expected ',' or ']' after an array element, found '2' at byte 3");
+  EXPECT_EQ(syntax_error("[1"),
+            "expected ',' or ']' after an array element, found the end of the input at "
+            "byte 2");
   EXPECT_EQ(syntax_error("["), "expected a value, found the end of the input at byte 1");
-  EXPECT_EQ(syntax_error(R"({"a":1,})"), "expected '\"' to begin a key after ',', found '}' at byte 7");
-  EXPECT_EQ(syntax_error(R"({,"a":1})"), "expected '\"' to begin a key or '}' to close the object, found ',' at byte 1");
-  EXPECT_EQ(syntax_error(R"({"a":1 "b":2})"), "expected ',' or '}' after an object member, found '\"' at byte 7");
+  EXPECT_EQ(syntax_error(R"({"a":1,})"),
+            "expected '\"' to begin a key after ',', found '}' at byte 7");
+  EXPECT_EQ(syntax_error(R"({,"a":1})"),
+            "expected '\"' to begin a key or '}' to close the object, found ',' at byte "
+            "1");
+  EXPECT_EQ(syntax_error(R"({"a":1 "b":2})"),
+            "expected ',' or '}' after an object member, found '\"' at byte 7");
   EXPECT_EQ(syntax_error(R"({"a" 1})"), "expected ':' after the key, found '1' at byte 5");
   EXPECT_EQ(syntax_error(R"({"a":})"), "expected a value, found '}' at byte 5");
-  EXPECT_EQ(syntax_error(R"({a:1})"), "expected '\"' to begin a key or '}' to close the object, found 'a' at byte 1");
-  EXPECT_EQ(syntax_error(R"({'a':1})"), "expected '\"' to begin a key or '}' to close the object, found ''' at byte 1");
-  EXPECT_EQ(syntax_error(R"({1:2})"), "expected '\"' to begin a key or '}' to close the object, found '1' at byte 1");
-  EXPECT_EQ(syntax_error(R"({"a":1)"), "expected ',' or '}' after an object member, found the end of the input at byte 6");
-  EXPECT_EQ(syntax_error("[1]]"), "expected nothing but whitespace after the JSON value, found ']' at byte 3");
-  EXPECT_EQ(syntax_error("{}{}"), "expected nothing but whitespace after the JSON value, found '{' at byte 2");
+  EXPECT_EQ(syntax_error(R"({a:1})"),
+            "expected '\"' to begin a key or '}' to close the object, found 'a' at byte "
+            "1");
+  EXPECT_EQ(syntax_error(R"({'a':1})"),
+            "expected '\"' to begin a key or '}' to close the object, found ''' at byte "
+            "1");
+  EXPECT_EQ(syntax_error(R"({1:2})"),
+            "expected '\"' to begin a key or '}' to close the object, found '1' at byte "
+            "1");
+  EXPECT_EQ(syntax_error(R"({"a":1)"),
+            "expected ',' or '}' after an object member, found the end of the input at "
+            "byte 6");
+  EXPECT_EQ(syntax_error("[1]]"),
+            "expected nothing but whitespace after the JSON value, found ']' at byte 3");
+  EXPECT_EQ(syntax_error("{}{}"),
+            "expected nothing but whitespace after the JSON value, found '{' at byte 2");
   EXPECT_EQ(syntax_error("// c\n{}"), "expected a value, found '/' at byte 0");
-  EXPECT_EQ(syntax_error("{} /* c */"), "expected nothing but whitespace after the JSON value, found '/' at byte 3");
-  EXPECT_EQ(syntax_error("[1 /* c */]"), "expected ',' or ']' after an array element, found '/' at byte 3");
-  EXPECT_EQ(syntax_error(std::string("{}\0", 3)), "expected nothing but whitespace after the JSON value, found the control character 0x00 at byte 2");
+  EXPECT_EQ(syntax_error("{} /* c */"),
+            "expected nothing but whitespace after the JSON value, found '/' at byte 3");
+  EXPECT_EQ(syntax_error("[1 /* c */]"),
+            "expected ',' or ']' after an array element, found '/' at byte 3");
+  EXPECT_EQ(syntax_error(std::string("{}\0", 3)),
+            "expected nothing but whitespace after the JSON value, found the control character "
+            "0x00 at byte 2");
 }
 
 TEST(JsonReader, DuplicateKeysAtEveryLevel) {

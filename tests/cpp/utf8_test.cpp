@@ -56,7 +56,7 @@ struct disagreements {
 
   void check(std::string_view text) {
     if (!find_invalid_utf8(text) == model_valid(text)) return;
-    if (count++ == 0) first = text;
+    if (count++ == 0) first = std::string(text);
   }
 };
 
