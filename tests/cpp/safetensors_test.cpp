@@ -908,7 +908,10 @@ std::vector<T> values_of(const mapped_safetensors& m, std::string_view name) {
   const safetensors_tensor* t = find(m.header, name);
   if (t == nullptr) return {};
   std::vector<T> values((t->end - t->begin) / sizeof(T));
-  std::memcpy(values.data(), m.data.data() + t->begin, values.size() * sizeof(T));
+  // An empty tensor has no bytes to copy, and memcpy from null is undefined even for 0 bytes.
+  if (!values.empty()) {
+    std::memcpy(values.data(), m.data.data() + t->begin, values.size() * sizeof(T));
+  }
   return values;
 }
 
