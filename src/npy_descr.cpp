@@ -34,9 +34,8 @@ bool parse_size(std::string_view digits, std::uint64_t& out) noexcept {
   std::uint64_t value = 0;
   for (char c : digits) {
     if (c < '0' || c > '9') return false;
-    if (!checked_mul(value, 10, value) || !checked_add(value, static_cast<std::uint64_t>(c - '0'), value)) {
-      return false;
-    }
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (!checked_mul(value, 10, value) || !checked_add(value, digit, value)) return false;
   }
   out = value;
   return true;
@@ -115,9 +114,7 @@ npy_dtype parse_typestr(std::string_view text, const descr_context& context) {
   }
   if (kind == 'M' || kind == 'm') {
     std::string unit;
-    if (size_text.empty() || size_text[0] != '8' || !canonical_time_unit(size_text.substr(1), unit)) {
-      unknown();
-    }
+    if (!size_text.starts_with('8') || !canonical_time_unit(size_text.substr(1), unit)) unknown();
     dtype.typestr = std::string(1, byte_order) + kind + "8" + unit;
     dtype.itemsize = 8;
     return dtype;
@@ -293,7 +290,8 @@ std::string format_npy_descr(const npy_dtype& dtype) {
     if (field.title.empty()) {
       out += detail::quote_py_str(field.name);
     } else {
-      out += "(" + detail::quote_py_str(field.title) + ", " + detail::quote_py_str(field.name) + ")";
+      out += "(" + detail::quote_py_str(field.title) + ", " + detail::quote_py_str(field.name) +
+             ")";
     }
     out += ", " + format_npy_descr(field.type);
     if (!field.shape.empty()) out += ", " + detail::py_tuple(field.shape);

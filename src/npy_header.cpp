@@ -148,7 +148,7 @@ npy_preamble parse_npy_preamble(std::span<const std::byte> bytes,
   const std::size_t present = std::min(text.size(), kMagic.size());
   if (text.substr(0, present) != kMagic.substr(0, present)) {
     fail(format_errc::bad_magic, path,
-         "not an .npy file: it starts with " + hex_dump(text.substr(0, std::min<std::size_t>(text.size(), 8))) +
+         "not an .npy file: it starts with " + hex_dump(text.substr(0, 8)) +
              ", not the magic 93 4e 55 4d 50 59 (\\x93NUMPY)");
   }
   const auto truncated = [&](std::size_t needed) {
@@ -168,7 +168,9 @@ npy_preamble parse_npy_preamble(std::span<const std::byte> bytes,
   }
   preamble.size = preamble.major_version == 1 ? 10 : 12;
   if (text.size() < preamble.size) truncated(preamble.size);
-  const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(text[i])); };
+  const auto byte = [&](std::size_t i) {
+    return static_cast<std::uint64_t>(static_cast<unsigned char>(text[i]));
+  };
   preamble.header_length = byte(8) | byte(9) << 8;
   if (preamble.major_version > 1) preamble.header_length |= byte(10) << 16 | byte(11) << 24;
   if (preamble.header_length > limits.max_header_size) {
@@ -236,7 +238,9 @@ npy_layout make_npy_layout(const npy_dtype& dtype, std::span<const std::uint64_t
   prefix = kMagic;
   prefix += static_cast<char>(header.major_version);
   prefix += '\0';
-  for (std::size_t i = 0; i < preamble - 8; ++i) prefix += static_cast<char>((length >> (8 * i)) & 0xFF);
+  for (std::size_t i = 0; i < preamble - 8; ++i) {
+    prefix += static_cast<char>((length >> (8 * i)) & 0xFF);  // little-endian
+  }
   prefix += encoded;
   prefix.append(padding(preamble), ' ');
   prefix += '\n';
@@ -258,8 +262,8 @@ npy_header parse_npy_header(std::span<const std::byte> bytes, const std::filesys
              std::to_string(end) + ", past the end of the " + std::to_string(bytes.size()) +
              " bytes available");
   }
-  const std::string_view text =
-      detail::as_text(bytes).substr(preamble.size, static_cast<std::size_t>(preamble.header_length));
+  const std::string_view text = detail::as_text(bytes).substr(
+      preamble.size, static_cast<std::size_t>(preamble.header_length));
   const py_value dict = detail::parse_py_literal(
       text,
       preamble.major_version == 3 ? detail::literal_encoding::utf8

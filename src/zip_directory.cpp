@@ -88,7 +88,8 @@ class window_reader {
       read_exact(fd_, offset, buffer_, path_);
       start_ = offset;
     }
-    return std::span<const std::byte>(buffer_).subspan(static_cast<std::size_t>(offset - start_), n);
+    const auto skip = static_cast<std::size_t>(offset - start_);
+    return std::span<const std::byte>(buffer_).subspan(skip, n);
   }
 
  private:
@@ -327,7 +328,8 @@ void locate_data(int fd, zip_entry& entry, std::uint64_t directory_offset,
                           std::to_string(entry.compressed_size) + " bytes in the archive, " +
                           std::to_string(entry.uncompressed_size) + " uncompressed)");
   }
-  if (entry.header_offset > directory_offset || directory_offset - entry.header_offset < kLocalSize) {
+  if (entry.header_offset > directory_offset ||
+      directory_offset - entry.header_offset < kLocalSize) {
     bad_archive(path, member + ": its local header at offset " +
                           std::to_string(entry.header_offset) +
                           " does not end before the central directory at offset " +

@@ -162,7 +162,8 @@ TEST(NpyDescr, EmptyRecordAndZeroSizeSubarrays) {
 
 TEST(NpyDescr, NamesAreUnicodeAndQuotedBack) {
   const npy_dtype dtype =
-      parse_npy_descr("[('\xCF\x80', '<f4'), ('it\\'s', '<f4'), (u'caf\\xe9', '<f4'), ('\\n', '<f4')]");
+      parse_npy_descr("[('\xCF\x80', '<f4'), ('it\\'s', '<f4'), (u'caf\\xe9', '<f4'), "
+                      "('\\n', '<f4')]");
   EXPECT_EQ(dtype.fields[0].name, "\xCF\x80");
   EXPECT_EQ(dtype.fields[1].name, "it's");
   EXPECT_EQ(dtype.fields[2].name, "caf\xC3\xA9");

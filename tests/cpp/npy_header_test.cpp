@@ -35,7 +35,9 @@ std::string npy_prefix(std::string_view text, int major = 1) {
   bytes += static_cast<char>(major);
   bytes += '\0';
   const std::size_t width = major == 1 ? 2 : 4;
-  for (std::size_t i = 0; i < width; ++i) bytes += static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+  for (std::size_t i = 0; i < width; ++i) {
+    bytes += static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+  }
   return bytes + std::string(text);
 }
 

@@ -48,7 +48,9 @@ std::string npy_prefix(std::string_view text, int major = 1) {
   bytes += static_cast<char>(major);
   bytes += '\0';
   const std::size_t width = major == 1 ? 2 : 4;
-  for (std::size_t i = 0; i < width; ++i) bytes += static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+  for (std::size_t i = 0; i < width; ++i) {
+    bytes += static_cast<char>((text.size() >> (8 * i)) & 0xFF);
+  }
   return bytes + std::string(text);
 }
 
@@ -299,7 +301,8 @@ void expect_well_formed(const std::filesystem::path& path, std::uint64_t data_si
   EXPECT_EQ(bytes[7], '\0');
   std::size_t offset = 0;
   if (bytes[6] == 1) {
-    offset = 10 + (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8);
+    offset = 10 + (static_cast<unsigned char>(bytes[8]) |
+                   static_cast<unsigned char>(bytes[9]) << 8);
   } else {
     ASSERT_TRUE(bytes[6] == 2 || bytes[6] == 3);
     std::uint32_t length = 0;

@@ -65,6 +65,10 @@ struct member_spec {
   std::string local_extra;     // the local header's extra field
 };
 
+std::uint64_t uncompressed_size(const member_spec& m) {
+  return m.uncompressed < 0 ? m.data.size() : static_cast<std::uint64_t>(m.uncompressed);
+}
+
 struct zip_file {
   std::string bytes;
   std::vector<std::size_t> local;    // offsets of the local headers
@@ -82,7 +86,7 @@ zip_file make_zip(const std::vector<member_spec>& members, bool zip64_end = fals
   std::string& out = zip.bytes;
   for (const member_spec& m : members) {
     zip.local.push_back(out.size());
-    const std::uint64_t size = m.uncompressed < 0 ? m.data.size() : static_cast<std::uint64_t>(m.uncompressed);
+    const std::uint64_t size = uncompressed_size(m);
     put(out, 0x04034b50, 4);
     put(out, 20, 2);
     put(out, m.flags, 2);
@@ -99,7 +103,7 @@ zip_file make_zip(const std::vector<member_spec>& members, bool zip64_end = fals
   for (std::size_t i = 0; i < members.size(); ++i) {
     const member_spec& m = members[i];
     zip.central.push_back(out.size());
-    const std::uint64_t size = m.uncompressed < 0 ? m.data.size() : static_cast<std::uint64_t>(m.uncompressed);
+    const std::uint64_t size = uncompressed_size(m);
     std::string extra;
     if (m.zip64) {
       put(extra, 0x0001, 2);
@@ -172,7 +176,9 @@ std::string i4s(std::initializer_list<std::int32_t> values) {
 template <class T>
 std::vector<T> values_of(const mapped_npz& archive, const npz_member& member) {
   std::vector<T> out(member.header.data_size / sizeof(T));
-  if (!out.empty()) std::memcpy(out.data(), archive.file.data() + member.data_offset, member.header.data_size);
+  if (!out.empty()) {
+    std::memcpy(out.data(), archive.file.data() + member.data_offset, member.header.data_size);
+  }
   return out;
 }
 
@@ -319,6 +325,21 @@ TEST_F(Npz, CommentsMayHoldAFakeEndRecord) {
   EXPECT_EQ(map_npz(write(longest, "long.npz")).members.size(), 1u);
 }
 
+TEST_F(Npz, LargeDirectoriesAreReadInWindows) {
+  // A directory of about 1.5 MiB is read through more than one window of the reader.
+  std::vector<member_spec> members;
+  for (int i = 0; i < 5000; ++i) {
+    members.emplace_back(std::to_string(i) + std::string(250, '_') + ".txt", "");
+  }
+  members.emplace_back("last.npy", npy("<i4", {1}, i4s({77})));
+  const zip_file zip = make_zip(members);
+  ASSERT_GT(zip.end - zip.directory, 1u << 20);
+  const mapped_npz m = map_npz(write(zip));
+  ASSERT_EQ(m.members.size(), 1u);
+  EXPECT_EQ(m.members[0].name, "last");
+  EXPECT_EQ(values_of<std::int32_t>(m, m.members[0]), std::vector<std::int32_t>({77}));
+}
+
 TEST_F(Npz, NamesAreUtf8OrCp437) {
   const zip_file zip = make_zip({{"caf\x82.npy", npy("|u1", {1}, "x")},
                                  {"\xCF\x80.npy", npy("|u1", {1}, "y"), 0, 0x0800}});
@@ -403,7 +424,8 @@ TEST_F(Npz, DirectoryPastItsEndRecord) {
 TEST_F(Npz, Zip64EndRecordsThatLie) {
   zip_file zip = make_zip({{"a.npy", npy("|u1", {1}, "x")}}, true);
   poke(zip.bytes, zip.end - 12, 0xFFFFFFFFFFFFFF00ull, 8);  // where the locator points
-  EXPECT_TRUE(contains(open_error(zip, format_errc::bad_archive), "does not end before its locator"));
+  EXPECT_TRUE(
+      contains(open_error(zip, format_errc::bad_archive), "does not end before its locator"));
   zip = make_zip({{"a.npy", npy("|u1", {1}, "x")}}, true);
   poke(zip.bytes, zip.end - 12, 0, 8);
   EXPECT_TRUE(contains(open_error(zip, format_errc::bad_archive),
@@ -517,7 +539,8 @@ TEST_F(Npz, EncryptedNpyMembersFailTheOpen) {
 
 TEST_F(Npz, MemberThatIsNotNpy) {
   const zip_file zip = make_zip({{"a.npy", "not an npy file at all"}});
-  EXPECT_TRUE(contains(open_error(zip, format_errc::bad_magic), "member 'a.npy': not an .npy file"));
+  EXPECT_TRUE(
+      contains(open_error(zip, format_errc::bad_magic), "member 'a.npy': not an .npy file"));
   const zip_file tiny = make_zip({{"a.npy", "\x93NUM"}});
   open_error(tiny, format_errc::truncated);
   const zip_file empty = make_zip({{"a.npy", ""}});

@@ -29,7 +29,8 @@ py_value parse(std::string_view text, literal_encoding encoding = literal_encodi
 }
 
 // The text fails to parse; returns the cause, and checks the code and the path.
-std::string syntax_error(std::string_view text, literal_encoding encoding = literal_encoding::utf8) {
+std::string syntax_error(std::string_view text,
+                         literal_encoding encoding = literal_encoding::utf8) {
   auto e = thrown<format_error>([&] { parse(text, encoding); });
   if (!e) return "(no error)";
   EXPECT_EQ(e->code(), format_errc::bad_syntax) << e->what();
