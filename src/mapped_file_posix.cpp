@@ -86,6 +86,21 @@ mapped_file mapping_access::map(int fd, const file_identity& identity,
   return file;
 }
 
+mapped_file mapping_access::create(const std::filesystem::path& path,
+                                   std::span<const std::byte> prefix, std::uint64_t file_size,
+                                   std::uint64_t offset, std::uint64_t length) {
+  temp_file temp = temp_file::create_beside(path);
+  temp.preallocate(file_size);
+  // The new file's descriptor is at offset 0: the prefix overwrites the first zeros.
+  if (!prefix.empty()) write_all(temp.fd(), prefix, path);
+  struct stat st {};
+  if (syscalls().fstat(temp.fd(), &st) != 0) throw_os_error(errno, "stat", path);
+  mapped_file file = map(temp.fd(), identity_of(st), path, access_mode::read_write, offset, length);
+  temp.commit(false);
+  mark_created(file, temp.target());
+  return file;
+}
+
 void mapping_access::mark_created(mapped_file& file, const std::filesystem::path& target) {
   std::error_code ec;
   file.absolute_path_ = std::filesystem::absolute(target, ec);
@@ -155,15 +170,7 @@ mapped_file mapped_file::open(const std::filesystem::path& path, access_mode mod
 mapped_file mapped_file::create(const std::filesystem::path& path, std::uint64_t file_size,
                                 file_region region) {
   const std::uint64_t length = detail::region_length(region, file_size, path);
-  detail::temp_file temp = detail::temp_file::create_beside(path);
-  temp.preallocate(file_size);
-  struct stat st {};
-  if (detail::syscalls().fstat(temp.fd(), &st) != 0) detail::throw_os_error(errno, "stat", path);
-  mapped_file file = detail::mapping_access::map(temp.fd(), detail::identity_of(st), path,
-                                                 access_mode::read_write, region.offset, length);
-  temp.commit(false);
-  detail::mapping_access::mark_created(file, temp.target());
-  return file;
+  return detail::mapping_access::create(path, {}, file_size, region.offset, length);
 }
 
 mapped_file mapped_file::create(const std::filesystem::path& path, std::uint64_t file_size,

@@ -2,8 +2,10 @@
 // fd is only borrowed, and the caller closes it right after.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 
 #include "mmap_array/mapped_file.hpp"
 
@@ -14,6 +16,14 @@ struct mapping_access {
   /// be checked against the file size. Throws os_error.
   static mapped_file map(int fd, const file_identity& identity, const std::filesystem::path& path,
                          access_mode mode, std::uint64_t offset, std::uint64_t length);
+
+  /// Creates a file of `file_size` bytes that starts with `prefix` and is zero after it,
+  /// preallocated (a full disk fails here, with ENOSPC, before anything is visible), maps
+  /// `length` bytes at `offset` of it read-write, and atomically renames it over `path`.
+  /// `prefix.size()` and `offset + length` must not exceed `file_size`. Throws os_error,
+  /// after which `path` is untouched and no temporary is left.
+  static mapped_file create(const std::filesystem::path& path, std::span<const std::byte> prefix,
+                            std::uint64_t file_size, std::uint64_t offset, std::uint64_t length);
 
   /// Marks a mapping of a file just created at `target` (a symlink already resolved), whose
   /// directory entry flush() must also sync.

@@ -1,5 +1,6 @@
 #include "utf8.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace mmap_array::detail {
@@ -59,6 +60,25 @@ std::optional<utf8_error> find_invalid_utf8(std::string_view text) noexcept {
     i += rule->length;
   }
   return std::nullopt;
+}
+
+bool decode_utf8(std::string_view text, std::size_t& pos, char32_t& cp) noexcept {
+  if (pos >= text.size()) return false;
+  // One sequence, checked by the same rules as find_invalid_utf8.
+  const std::size_t end = std::min(text.size(), pos + 4);
+  const std::string_view window = text.substr(pos, end - pos);
+  const auto lead = static_cast<unsigned char>(window[0]);
+  const std::size_t length = lead < 0x80 ? 1 : (rule_for(lead) ? rule_for(lead)->length : 0);
+  if (length == 0 || length > window.size() || find_invalid_utf8(window.substr(0, length))) {
+    return false;
+  }
+  char32_t value = length == 1 ? lead : lead & (0x7Fu >> length);
+  for (std::size_t i = 1; i < length; ++i) {
+    value = (value << 6) | (static_cast<unsigned char>(window[i]) & 0x3Fu);
+  }
+  cp = value;
+  pos += length;
+  return true;
 }
 
 void append_utf8(std::string& out, char32_t code_point) {

@@ -87,7 +87,10 @@ MMAP_ARRAY_EXPORT std::string format_npy_descr(const npy_dtype& dtype);
 /// The bytes before the data of an .npy file holding an array of `dtype`, `shape` and
 /// order: the lowest version that can hold the header, plain integers, the data aligned to
 /// 64 bytes, and spare room so the growing axis (first, or last in Fortran order) can reach
-/// 2**64 - 1 without moving the data. Throws format_error for an invalid dtype.
+/// 2**64 - 1 without moving the data. Type strings are written in canonical form, and
+/// `dtype.itemsize` is not read (the types say how big an element is). Throws format_error
+/// for an invalid dtype (by parse_npy_descr's rules) or a size past 2**64. A record of
+/// thousands of fields can make a header longer than npy_limits' default cap, as in NumPy.
 MMAP_ARRAY_EXPORT std::string format_npy_header(const npy_dtype& dtype,
                                                 std::span<const std::uint64_t> shape,
                                                 bool fortran_order);

@@ -6,7 +6,15 @@
 // without a copy at its offset in the file. A compressed member cannot be
 // mapped; it is listed, and asking for it is an error that says so. Archives
 // with members or offsets beyond 4 GiB (ZIP64) are read. Member data is not
-// checked against its CRC-32, which would mean reading every byte.
+// checked against its CRC-32, which would mean reading every byte; and writing
+// through a read_write mapping leaves the CRC-32 stale, so Python's zipfile
+// (and numpy.load) will then report "Bad CRC-32" for that member.
+//
+// The archive is checked as a whole when it is opened: a malformed directory,
+// two members of one name, members sharing bytes, or an encrypted .npy member
+// (which numpy never writes, and numpy.load cannot read) fail the open, with a
+// message naming the member. Archives split across disks, and archives with
+// bytes prepended (self-extracting ones), are not read.
 #pragma once
 
 #include <cstdint>

@@ -127,3 +127,43 @@ TEST(Utf8, AppendEncodesEveryLength) {
 }
 
 }  // namespace
+
+namespace {
+
+// decode_utf8 over all of `text`, re-encoding what it decodes; nullopt where it refuses.
+std::optional<std::string> decode_and_reencode(std::string_view text) {
+  std::string out;
+  std::size_t pos = 0;
+  char32_t cp = 0;
+  while (pos < text.size()) {
+    if (!mmap_array::detail::decode_utf8(text, pos, cp)) return std::nullopt;
+    append_utf8(out, cp);
+  }
+  return out;
+}
+
+TEST(Utf8, TheDecoderAcceptsExactlyWhatTheCheckerAcceptsAndRoundTrips) {
+  std::size_t disagreements = 0;
+  std::string first;
+  auto check = [&](std::string_view text) {
+    const std::optional<std::string> decoded = decode_and_reencode(text);
+    const bool ok = decoded ? (!find_invalid_utf8(text) && *decoded == text) : bool(find_invalid_utf8(text));
+    if (!ok && disagreements++ == 0) first = std::string(text);
+  };
+  for (int length = 1; length <= 3; ++length) {
+    const long total = 1L << (8 * length);
+    for (long n = 0; n < total; ++n) {
+      char text[3];
+      for (int k = 0; k < length; ++k) text[k] = static_cast<char>((n >> (8 * k)) & 0xFF);
+      check(std::string_view(text, static_cast<std::size_t>(length)));
+    }
+  }
+  for (std::uint32_t cp = 0x10000; cp <= 0x10FFFF; cp += 0x3F1) {  // a spread of 4-byte forms
+    std::string text;
+    append_utf8(text, static_cast<char32_t>(cp));
+    check(text);
+  }
+  EXPECT_EQ(disagreements, 0u) << "first: " << hex(first);
+}
+
+}  // namespace

@@ -1,0 +1,92 @@
+// .npy files: map the data of an existing one, create a new one.
+#include <algorithm>
+#include <array>
+#include <string>
+#include <vector>
+
+#include "capture_error.hpp"
+#include "checked_math.hpp"
+#include "file_posix.hpp"
+#include "mapping_access.hpp"
+#include "mmap_array/npy.hpp"
+#include "npy_header.hpp"
+#include "npy_read.hpp"
+
+namespace mmap_array {
+namespace detail {
+
+npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
+                           const std::filesystem::path& path, const npy_limits& limits,
+                           std::string_view container) {
+  // A stream shorter than the preamble is still judged by its magic: a 3-byte text file is
+  // not an .npy file, while the first 3 bytes of one are a truncated .npy file.
+  std::array<std::byte, npy_preamble_size> start{};
+  const auto present = static_cast<std::size_t>(std::min<std::uint64_t>(available, start.size()));
+  read_exact(fd, offset, std::span(start).first(present), path);
+  const npy_preamble preamble = parse_npy_preamble(std::span(start).first(present), path, limits);
+
+  // header_length (at most 2**32 - 1 by the format) has passed the cap; with the check
+  // against the stream's size, the buffer below is bounded by both.
+  const std::uint64_t header_end = preamble.size + preamble.header_length;
+  if (header_end > available) {
+    throw format_error(format_errc::truncated, "read", path,
+                       "the .npy header of " + std::to_string(preamble.header_length) +
+                           " bytes ends at byte " + std::to_string(header_end) +
+                           ", past the end of the " + std::string(container) + " (size " +
+                           std::to_string(available) + ")");
+  }
+  std::vector<std::byte> bytes(static_cast<std::size_t>(header_end));
+  read_exact(fd, offset, bytes, path);
+  npy_header header = parse_npy_header(bytes, path, limits);
+
+  // Bytes after the array are allowed, as NumPy allows them; missing ones are not.
+  std::uint64_t data_end = 0;
+  if (!checked_add(header.data_offset, header.data_size, data_end) || data_end > available) {
+    throw format_error(format_errc::out_of_bounds, "map", path,
+                       "the array's " + std::to_string(header.data_size) + " bytes at offset " +
+                           std::to_string(header.data_offset) + " end past the end of the " +
+                           std::string(container) + " (size " + std::to_string(available) + ")");
+  }
+  return header;
+}
+
+}  // namespace detail
+
+mapped_npy map_npy(const std::filesystem::path& path, access_mode mode,
+                   const npy_limits& limits) {
+  detail::opened_file file = detail::open_regular_file(path, mode);
+  npy_header header =
+      detail::read_npy_header(file.fd.get(), 0, file.identity.size, path, limits, "file");
+  mapped_file data = detail::mapping_access::map(file.fd.get(), file.identity, path, mode,
+                                                 header.data_offset, header.data_size);
+  return {std::move(header), std::move(data)};
+}
+
+mapped_npy map_npy(const std::filesystem::path& path, access_mode mode, const npy_limits& limits,
+                   std::error_code& ec) noexcept {
+  return detail::capture_error(ec, [&] { return map_npy(path, mode, limits); });
+}
+
+mapped_npy create_npy(const std::filesystem::path& path, const npy_dtype& dtype,
+                      std::span<const std::uint64_t> shape, bool fortran_order) {
+  detail::npy_layout layout = detail::make_npy_layout(dtype, shape, fortran_order, "create", path);
+  std::uint64_t file_size = 0;
+  if (!detail::checked_add(layout.header.data_offset, layout.header.data_size, file_size)) {
+    throw format_error(format_errc::size_overflow, "create", path,
+                       "a header of " + std::to_string(layout.header.data_offset) + " bytes and " +
+                           std::to_string(layout.header.data_size) +
+                           " bytes of data add up to 2**64 bytes or more");
+  }
+  mapped_file data = detail::mapping_access::create(
+      path, std::as_bytes(std::span(layout.prefix)), file_size, layout.header.data_offset,
+      layout.header.data_size);
+  return {std::move(layout.header), std::move(data)};
+}
+
+mapped_npy create_npy(const std::filesystem::path& path, const npy_dtype& dtype,
+                      std::span<const std::uint64_t> shape, bool fortran_order,
+                      std::error_code& ec) noexcept {
+  return detail::capture_error(ec, [&] { return create_npy(path, dtype, shape, fortran_order); });
+}
+
+}  // namespace mmap_array

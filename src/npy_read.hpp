@@ -1,0 +1,22 @@
+// Reading an .npy header out of an open file, shared by map_npy (the .npy is
+// the whole file) and map_npz (it is a stored member of an archive).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+#include "mmap_array/npy.hpp"
+
+namespace mmap_array::detail {
+
+/// Reads and checks the header of the .npy stream of `available` bytes at `offset` of the
+/// file open as `fd`: the header length is checked against `limits` and `available` before
+/// the header is read, and header + data must fit in `available`. `container` ("file",
+/// "member") names the stream in messages. The header's data_offset is relative to
+/// `offset`. Throws os_error or format_error.
+npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
+                           const std::filesystem::path& path, const npy_limits& limits,
+                           std::string_view container);
+
+}  // namespace mmap_array::detail
