@@ -1,5 +1,7 @@
 #include "arguments.hpp"
 
+#include "mmap_array/error.hpp"
+
 #include <nanobind/stl/string.h>
 
 #include <limits>
@@ -175,22 +177,35 @@ std::uint64_t to_offset(nb::handle offset, const error_context& context) {
   return static_cast<std::uint64_t>(value);
 }
 
-void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
-                        const error_context& context) {
+std::optional<std::string> numpy_layout_problem(const std::vector<std::uint64_t>& dims,
+                                                std::uint64_t element_bytes) {
   if (dims.size() > static_cast<std::size_t>(NPY_MAXDIMS)) {
-    raise_error(PyExc_ValueError, context,
-                "the array would have " + std::to_string(dims.size()) +
-                    " dimensions; NumPy allows at most " + std::to_string(NPY_MAXDIMS));
+    return "the array would have " + std::to_string(dims.size()) +
+           " dimensions; NumPy allows at most " + std::to_string(NPY_MAXDIMS);
   }
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<npy_intp>::max());
   std::uint64_t bytes = element_bytes;
   for (std::uint64_t dim : dims) {
     if (dim == 0) continue;
     if (__builtin_mul_overflow(bytes, dim, &bytes) || bytes > kMax) {
-      raise_error(PyExc_ValueError, context,
-                  "the array is too big for NumPy: its non-zero dimensions times its item size "
-                  "exceed 2**63 - 1 bytes");
+      return std::string("the array is too big for NumPy: its non-zero dimensions times its "
+                         "item size exceed 2**63 - 1 bytes");
     }
+  }
+  return std::nullopt;
+}
+
+void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
+                        const error_context& context) {
+  if (auto problem = numpy_layout_problem(dims, element_bytes)) {
+    raise_error(PyExc_ValueError, context, *problem);
+  }
+}
+
+void check_file_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
+                       const std::filesystem::path& path, std::string_view what) {
+  if (auto problem = numpy_layout_problem(dims, element_bytes)) {
+    throw format_error(format_errc::size_overflow, "map", path, std::string(what) + ": " + *problem);
   }
 }
 

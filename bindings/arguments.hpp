@@ -65,9 +65,18 @@ std::optional<std::vector<std::uint64_t>> to_shape(nanobind::handle shape,
 /// A non-negative integer byte offset.
 std::uint64_t to_offset(nanobind::handle offset, const error_context& context = {});
 
-/// Refuses a layout NumPy cannot make an array of: more than NPY_MAXDIMS dimensions, or
-/// more than 2**63 - 1 bytes counting the non-zero dimensions (NumPy's own rule).
+/// Why NumPy cannot make an array of `dims` elements of `element_bytes` each (more than
+/// NPY_MAXDIMS dimensions, or more than 2**63 - 1 bytes counting the non-zero dimensions,
+/// NumPy's own rule), or nothing if it can.
+std::optional<std::string> numpy_layout_problem(const std::vector<std::uint64_t>& dims,
+                                                std::uint64_t element_bytes);
+
+/// Raises ValueError (with the context) if the caller asked for a layout NumPy cannot hold.
 void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
                         const error_context& context = {});
+
+/// Throws format_error(size_overflow) if a file declares a layout NumPy cannot hold.
+void check_file_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
+                       const std::filesystem::path& path, std::string_view what);
 
 }  // namespace mmap_array::python

@@ -222,6 +222,8 @@ void bind_array_handle(nb::module_& m) {
       .def_prop_ro("nbytes", [](const array_handle& self) { return self.nbytes; }, doc::nbytes)
       .def_prop_ro("closed", [](const array_handle& self) { return !self.owner.is_valid(); },
                    doc::closed);
+  m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
+        "Create a new zero-filled raw file and map it read-write.");
 }
 
 }  // namespace mmap_array::python

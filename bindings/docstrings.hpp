@@ -161,6 +161,83 @@ Returns
 numpy.ndarray
 )doc";
 
+inline constexpr const char* container_class = R"doc(Named arrays of one file, mapped once and handed out without copying.
+
+Returned by :func:`mmap_array.open_safetensors` and :func:`mmap_array.open_npz`.
+It reads like a dict of NumPy arrays: ``keys()``, ``c[name]``, ``in``,
+``len()``, iteration, ``get()``, ``values()``, ``items()``. Every array is a
+view of the one mapping and keeps it alive: :meth:`close` (or leaving a
+``with`` block) refuses new arrays, and the memory is unmapped when the last
+array handed out is gone.
+
+Arrays are read-only for mode ``"r"``, writable copy-on-write for ``"c"``
+(the file never changes) and shared read-write for ``"r+"``.
+
+Attributes
+----------
+filename : str
+    Absolute path of the file.
+format : {"safetensors", "npz"}
+mode : {"r", "r+", "c"}
+closed : bool
+metadata : dict of str to str
+    safetensors' ``__metadata__`` (empty for .npz), a new dict each time.
+
+Examples
+--------
+>>> with mmap_array.open_safetensors("model.safetensors") as weights:
+...     embedding = weights["embed.weight"]
+...     print(weights.metadata.get("format"))
+pt
+)doc";
+
+inline constexpr const char* container_getitem = R"doc(Return the array named ``name``, without copying.
+
+Parameters
+----------
+name : str
+
+Returns
+-------
+numpy.ndarray
+
+Raises
+------
+KeyError
+    No array has that name.
+FormatError
+    The array cannot be mapped (a compressed .npz member).
+ValueError
+    The container is closed.
+
+Examples
+--------
+>>> weights = mmap_array.open_safetensors("model.safetensors")
+>>> weights["embed.weight"].shape
+(32000, 4096)
+)doc";
+
+inline constexpr const char* container_get =
+    "Return the array named ``name``, or ``default`` if there is none.";
+inline constexpr const char* container_keys = "The arrays' names, in the file's order (list).";
+inline constexpr const char* container_values = "Every array, in the file's order (list).";
+inline constexpr const char* container_items = "(name, array) pairs, in the file's order (list).";
+inline constexpr const char* container_info = R"doc(Describe every array without mapping any.
+
+Returns
+-------
+list of dict
+    One dict per array with ``name``, ``dtype`` (the NumPy dtype it maps
+    to), ``shape``, ``offset`` (byte offset in the file), ``nbytes`` and
+    ``file_dtype`` (the file's own name for the type, e.g. ``"BF16"``).
+    For a compressed .npz member, which cannot be mapped, every field but
+    the name is None.
+)doc";
+inline constexpr const char* container_close =
+    "Refuse new arrays; those handed out stay valid until they are gone.";
+inline constexpr const char* container_metadata =
+    "The file's metadata (safetensors' ``__metadata__``), as a new dict of str to str.";
+
 inline constexpr const char* filename = "Absolute path of the mapped file (str).";
 inline constexpr const char* dtype = "The array's element dtype (numpy.dtype).";
 inline constexpr const char* shape = "The array's shape (tuple of int).";

@@ -10,6 +10,39 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 namespace {
 
+PyObject* format_error_type = nullptr;  // mmap_array.FormatError, owned by the module
+
+constexpr const char* format_error_doc =
+    "The bytes of a file are wrong: bad magic, a malformed or oversized header, sizes\n"
+    "that do not add up, arrays that overlap or leave gaps.\n\n"
+    "A subclass of ValueError. Attributes: ``filename`` (the file, as given) and\n"
+    "``reason`` (the kind of malformation, e.g. ``'bad_magic'``, ``'truncated'``,\n"
+    "``'overlap'``).";
+
+// The Python-visible name of each format_errc, for FormatError.reason.
+const char* reason_name(int code) {
+  switch (static_cast<format_errc>(code)) {
+    case format_errc::bad_magic: return "bad_magic";
+    case format_errc::unsupported_version: return "unsupported_version";
+    case format_errc::truncated: return "truncated";
+    case format_errc::header_too_large: return "header_too_large";
+    case format_errc::bad_syntax: return "bad_syntax";
+    case format_errc::bad_keys: return "bad_keys";
+    case format_errc::bad_value: return "bad_value";
+    case format_errc::bad_dtype: return "bad_dtype";
+    case format_errc::object_dtype: return "object_dtype";
+    case format_errc::size_overflow: return "size_overflow";
+    case format_errc::out_of_bounds: return "out_of_bounds";
+    case format_errc::gap: return "gap";
+    case format_errc::overlap: return "overlap";
+    case format_errc::trailing_bytes: return "trailing_bytes";
+    case format_errc::bad_archive: return "bad_archive";
+    case format_errc::compressed_member: return "compressed_member";
+    case format_errc::encrypted_member: return "encrypted_member";
+  }
+  return "unknown";
+}
+
 // Sets a Python exception of `type` from a UTF-8-ish message; paths in messages may hold
 // bytes that are not UTF-8, which are replaced rather than failing to raise.
 void set_error(PyObject* type, const char* message) {
@@ -36,11 +69,31 @@ void set_os_error(const os_error& e) {
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
 }
 
+// FormatError(message) with .filename and .reason set.
+void set_format_error(const format_error& e) {
+  nb::object message = nb::steal(PyUnicode_DecodeUTF8(
+      e.what(), static_cast<Py_ssize_t>(std::strlen(e.what())), "replace"));
+  const std::string& path = e.path().native();
+  nb::object filename = nb::steal(
+      PyUnicode_DecodeFSDefaultAndSize(path.data(), static_cast<Py_ssize_t>(path.size())));
+  if (!message.is_valid() || !filename.is_valid()) return;
+  nb::object exc = nb::steal(PyObject_CallOneArg(format_error_type, message.ptr()));
+  if (!exc.is_valid()) return;
+  if (PyObject_SetAttrString(exc.ptr(), "filename", filename.ptr()) != 0 ||
+      PyObject_SetAttrString(exc.ptr(), "reason",
+                             nb::str(reason_name(e.code().value())).ptr()) != 0) {
+    return;
+  }
+  PyErr_SetObject(format_error_type, exc.ptr());
+}
+
 void translate(const std::exception_ptr& p, void*) {
   try {
     std::rethrow_exception(p);
   } catch (const os_error& e) {
     set_os_error(e);
+  } catch (const format_error& e) {
+    set_format_error(e);
   } catch (const error& e) {  // layout_error, state_error: the request does not fit
     set_error(PyExc_ValueError, e.what());
   }
@@ -48,7 +101,13 @@ void translate(const std::exception_ptr& p, void*) {
 
 }  // namespace
 
-void register_errors(nb::module_&) { nb::register_exception_translator(translate); }
+void register_errors(nb::module_& m) {
+  format_error_type = PyErr_NewExceptionWithDoc("mmap_array.FormatError", format_error_doc,
+                                                PyExc_ValueError, nullptr);
+  if (format_error_type == nullptr) throw nb::python_error();
+  m.attr("FormatError") = nb::borrow(format_error_type);
+  nb::register_exception_translator(translate);
+}
 
 void raise_closed(std::string_view operation, nb::handle filename) {
   const std::string text = "cannot " + std::string(operation) + " %R: the mapping is closed";

@@ -9,7 +9,8 @@
 
 namespace mmap_array::python {
 
-/// Installs the exception translator in the module.
+/// Creates mmap_array.FormatError (a ValueError) in the module and installs the exception
+/// translator.
 void register_errors(nanobind::module_& m);
 
 /// Raises ValueError("cannot <operation> '<filename>': the mapping is closed").

@@ -8,9 +8,15 @@
 #include "array_handle.hpp"
 #include "atomic_writer.hpp"
 #include "errors.hpp"
+#include "mapped_arrays.hpp"
 #include "mapping_owner.hpp"
+#include "npy_functions.hpp"
 
 namespace nb = nanobind;
+
+namespace mmap_array::python {
+void bind_format_detection(nb::module_& m);
+}
 
 NB_MODULE(_core, m) {
   if (PyArray_ImportNumPyAPI() < 0) throw nb::python_error();
@@ -19,4 +25,8 @@ NB_MODULE(_core, m) {
   mmap_array::python::bind_mapping_owner(m);
   mmap_array::python::bind_array_handle(m);
   mmap_array::python::bind_atomic_writer(m);
+  mmap_array::python::bind_npy_functions(m);
+  mmap_array::python::bind_mapped_arrays(m);
+  mmap_array::python::bind_safetensors_header(m);
+  mmap_array::python::bind_format_detection(m);
 }

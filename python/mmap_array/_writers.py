@@ -81,21 +81,40 @@ def _write_raw(
     fsync: bool = False,
 ) -> None:
     """Atomically replace ``filename`` with ``array``'s items as ``dtype``, in C order."""
+    _write_atomically(filename, [], [(array, dtype, "C")], fsync=fsync)
+
+
+def _write_atomically(
+    filename: str | bytes | os.PathLike[Any],
+    prefixes: list[bytes],
+    arrays: list[tuple[np.ndarray, np.dtype, str]],
+    *,
+    fsync: bool = False,
+) -> None:
+    """Atomically replace ``filename`` with ``prefixes`` then each (array, dtype, order)."""
     with _AtomicWriter(filename, fsync) as writer:
-        for block in _c_order_blocks(array, dtype):
-            writer.write(block)
+        for prefix in prefixes:
+            writer.write(prefix)
+        for array, dtype, order in arrays:
+            for block in _blocks(array, dtype, order):
+                writer.write(block)
         writer.commit()
 
 
-def _c_order_blocks(array: np.ndarray, dtype: np.dtype) -> Iterator[np.ndarray]:
-    """Yield C-contiguous blocks that concatenate to ``array`` in C order as ``dtype``.
+def _blocks(array: np.ndarray, dtype: np.dtype, order: str = "C") -> Iterator[np.ndarray]:
+    """Yield C-contiguous blocks that concatenate to ``array``'s items as ``dtype`` in ``order``.
 
-    An array already in that form is yielded whole, without a copy; others are
-    cast through a bounded buffer, so no second copy of the whole array is made.
+    An array already in that form is yielded whole, without a copy (a Fortran-ordered
+    one as its transpose, which is C-contiguous over the same bytes); others are cast
+    through a bounded buffer, so no second copy of the whole array is made.
     """
-    if array.dtype == dtype and array.flags.c_contiguous:
-        yield array
-        return
+    if array.dtype == dtype:
+        if order == "C" and array.flags.c_contiguous:
+            yield array
+            return
+        if order == "F" and array.flags.f_contiguous:
+            yield array.T
+            return
     if array.size == 0:
         return
     iterator = np.nditer(
@@ -104,8 +123,8 @@ def _c_order_blocks(array: np.ndarray, dtype: np.dtype) -> Iterator[np.ndarray]:
         # "contig" makes the iterator buffer strided data too, not only data it must cast.
         op_flags=[["readonly", "contig"]],
         op_dtypes=[dtype],
-        order="C",
+        order=order,
         casting="safe",
-        buffersize=max(1, _CHUNK_BYTES // dtype.itemsize),
+        buffersize=max(1, _CHUNK_BYTES // max(1, dtype.itemsize)),
     )
     yield from iterator

@@ -18,7 +18,12 @@ def test_version_comes_from_the_version_file():
 
 
 def test_public_names():
-    assert set(mmap_array.__all__) == {"MemoryMappedArray", "__version__", "write_binary"}
+    assert set(mmap_array.__all__) == {
+        "FormatError", "MappedArrays", "MemoryMappedArray", "__version__", "create", "open", "open_npz",
+        "open_safetensors", "save", "save_safetensors", "write_binary",
+    }
+    assert issubclass(mmap_array.FormatError, ValueError)
+    assert mmap_array.FormatError.__module__ == "mmap_array"
     for name in mmap_array.__all__:
         assert hasattr(mmap_array, name)
 
@@ -32,6 +37,14 @@ def test_public_names():
         mmap_array.MemoryMappedArray.flush,
         mmap_array.MemoryMappedArray.close,
         mmap_array.write_binary,
+        mmap_array.open,
+        mmap_array.create,
+        mmap_array.save,
+        mmap_array.open_safetensors,
+        mmap_array.save_safetensors,
+        mmap_array.open_npz,
+        mmap_array.MappedArrays,
+        mmap_array.MappedArrays.__getitem__,
     ],
     ids=lambda obj: obj.__qualname__ if hasattr(obj, "__qualname__") else str(obj),
 )
@@ -39,7 +52,7 @@ def test_public_api_has_numpydoc_docstrings(obj):
     doc = obj.__doc__ or ""
     assert "Examples\n--------" in doc or "Examples\n    --------" in doc
     if obj is not mmap_array.MemoryMappedArray.close:
-        assert re.search(r"(Returns|Raises|Parameters)\n\s*-+", doc)
+        assert re.search(r"(Returns|Raises|Parameters|Attributes)\n\s*-+", doc)
 
 
 def test_license_and_changelog_exist():

@@ -1,0 +1,84 @@
+#include "npy_functions.hpp"
+
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+
+#include <string>
+#include <vector>
+
+#include "arguments.hpp"
+#include "array_handle.hpp"
+#include "npy_dtype.hpp"
+
+namespace nb = nanobind;
+
+namespace mmap_array::python {
+namespace {
+
+std::vector<npy_intp> to_intp(const std::vector<std::uint64_t>& shape) {
+  return {shape.begin(), shape.end()};
+}
+
+// A MemoryMappedArray over the data of `npy`.
+nb::object handle_of(mapped_npy&& npy, nb::object filename, const mode_argument& how,
+                     const char* mode_name, const std::filesystem::path& path) {
+  check_file_layout(npy.header.shape, npy.header.dtype.itemsize, path, "the header's shape");
+  nb::object descr = numpy_descr(npy.header.dtype, path);
+  array_layout layout =
+      make_layout(std::move(descr), to_intp(npy.header.shape),
+                  static_cast<npy_intp>(npy.header.dtype.itemsize), {},
+                  npy.header.fortran_order, how.access != access_mode::read_only);
+  return wrap_array_handle(make_array_handle(std::move(npy.data), std::move(layout),
+                                             std::move(filename), mode_name, "npy",
+                                             npy.header.data_offset));
+}
+
+nb::object open_npy(nb::handle filename, std::string_view mode, std::uint64_t max_header_size) {
+  const mode_argument how = to_mode(mode);
+  if (how.create) {
+    PyErr_SetString(PyExc_ValueError, "mode 'w+' creates a file: use mmap_array.create()");
+    throw nb::python_error();
+  }
+  path_argument path = to_path(filename);
+  mapped_npy npy;
+  {
+    nb::gil_scoped_release unlocked;
+    npy = map_npy(path.path, how.access, npy_limits{max_header_size});
+  }
+  return handle_of(std::move(npy), std::move(path.absolute), how, how.name, path.path);
+}
+
+nb::object create_npy_file(nb::handle filename, nb::handle descr, nb::handle shape,
+                           bool fortran, std::string_view mode_name) {
+  path_argument path = to_path(filename);
+  const npy_dtype dtype = parse_npy_descr(descr_literal(descr), path.path);
+  const std::vector<std::uint64_t> dims = to_shape(shape).value_or(std::vector<std::uint64_t>{});
+  mapped_npy npy;
+  {
+    nb::gil_scoped_release unlocked;
+    npy = create_npy(path.path, dtype, dims, fortran);
+  }
+  const mode_argument how = to_mode(mode_name);
+  return handle_of(std::move(npy), std::move(path.absolute), how, how.name, path.path);
+}
+
+nb::bytes npy_header_bytes(nb::handle descr, nb::handle shape, bool fortran) {
+  const npy_dtype dtype = parse_npy_descr(descr_literal(descr));
+  const std::vector<std::uint64_t> dims = to_shape(shape).value_or(std::vector<std::uint64_t>{});
+  const std::string header = format_npy_header(dtype, dims, fortran);
+  return nb::bytes(header.data(), header.size());
+}
+
+}  // namespace
+
+void bind_npy_functions(nb::module_& m) {
+  m.def("_open_npy", &open_npy, nb::arg("filename"), nb::arg("mode") = "r",
+        nb::arg("max_header_size") = 10'000, "Map the array of an .npy file.");
+  m.def("_create_npy", &create_npy_file, nb::arg("filename"), nb::arg("dtype"),
+        nb::arg("shape"), nb::arg("fortran_order") = false, nb::arg("mode") = "r+",
+        "Create a new zero-filled .npy file and map its array read-write.");
+  m.def("_npy_header", &npy_header_bytes, nb::arg("dtype"), nb::arg("shape"),
+        nb::arg("fortran_order") = false, "The bytes before the data of an .npy file.");
+}
+
+}  // namespace mmap_array::python
