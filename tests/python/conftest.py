@@ -65,6 +65,31 @@ def unprivileged_prefix() -> tuple[str, ...]:
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--")
 
 
+def _entries(directories: set[str]) -> set[str]:
+    return {
+        os.path.join(directory, name)
+        for directory in directories
+        if os.path.isdir(directory)
+        for name in os.listdir(directory)
+        if name not in ("__pycache__", ".pytest_cache")
+    }
+
+
+@pytest.fixture(autouse=True)
+def _writes_only_under_tmp_path():
+    """Fails the test that leaves a file in the test sources or pytest's working directory.
+
+    A child run without ``cwd`` (or code using a relative path) writes into the directory
+    pytest runs in, usually the checkout: every test must write under ``tmp_path``.
+    """
+    watched = {str(Path(__file__).resolve().parent), os.getcwd()}
+    before = _entries(watched)
+    yield
+    left = sorted(_entries(watched) - before)
+    if left:
+        pytest.fail(f"the test left {left} outside tmp_path; write under tmp_path (pass cwd= to children)")
+
+
 @pytest.fixture
 def floats(tmp_path: Path) -> tuple[Path, np.ndarray]:
     """A raw file of 1000 float64 values, and the values."""
