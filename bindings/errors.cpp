@@ -129,7 +129,7 @@ nb::handle file_truncated_error_type() { return truncated_error_type; }
 
 void raise_truncated(std::string_view operation, nb::handle filename) {
   const std::string text = "cannot " + std::string(operation) +
-                           ": the file shrank under the mapping; the vanished pages read as zeros";
+                           ": pages of the file vanished under the mapping (it shrank, or a sparse page found the disk full); they read as zeros";
   nb::object exc = nb::steal(PyObject_CallFunction(truncated_error_type, "isO", EFAULT,
                                                    text.c_str(), filename.ptr()));
   if (exc.is_valid()) PyErr_SetObject(truncated_error_type, exc.ptr());

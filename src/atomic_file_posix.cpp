@@ -5,6 +5,7 @@
 
 #include "capture_error.hpp"
 #include "file_posix.hpp"
+#include "temp_file.hpp"
 #include "mmap_array/fault_guard.hpp"
 
 namespace mmap_array {

@@ -1,7 +1,6 @@
 #include "file_posix.hpp"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,8 +48,6 @@ file_identity identity_of(const struct stat& st) noexcept {
           static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
-namespace {
-
 const char* kind_of(mode_t mode) noexcept {
   if (S_ISFIFO(mode)) return "a FIFO";
   if (S_ISSOCK(mode)) return "a socket";
@@ -58,8 +55,6 @@ const char* kind_of(mode_t mode) noexcept {
   if (S_ISBLK(mode)) return "a block device";
   return "not a regular file";
 }
-
-}  // namespace
 
 opened_file open_regular_file(const std::filesystem::path& path, access_mode mode) {
   // O_NONBLOCK keeps open() of a FIFO from waiting for a writer; it changes nothing for
@@ -146,144 +141,6 @@ void fsync_parent_directory(const std::filesystem::path& path, const std::filesy
   if (retry_on_eintr([&] { return syscalls().fsync(fd.get()); }) != 0 && errno != EINVAL) {
     throw_os_error(errno, "sync the directory of", given);
   }
-}
-
-namespace {
-
-std::string random_hex() {
-  std::uint64_t bits = 0;
-  if (getrandom(&bits, sizeof bits, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof bits)) {
-    // No entropy source: the name only has to be unlikely to collide, and O_EXCL
-    // catches a collision anyway.
-    bits = static_cast<std::uint64_t>(
-               std::chrono::steady_clock::now().time_since_epoch().count()) ^
-           (static_cast<std::uint64_t>(getpid()) << 32);
-  }
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
-  return text;
-}
-
-// Follows symlinks at `given`, so an atomic replace updates the file a link names (as a
-// plain write would, even when that file does not exist yet) instead of replacing the link.
-std::filesystem::path resolve_target(const std::filesystem::path& given) {
-  constexpr int kMaxLinks = 40;  // Linux's own limit on links followed in one lookup
-  std::filesystem::path target = given;
-  for (int hops = 0;; ++hops) {
-    struct stat st {};
-    if (syscalls().lstat(target.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return target;
-    if (hops == kMaxLinks) throw_os_error(ELOOP, "replace", given);
-    std::string destination(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
-    const ssize_t n = syscalls().readlink(target.c_str(), destination.data(), destination.size());
-    if (n < 0) throw_os_error(errno, "resolve the symlink", given);
-    destination.resize(static_cast<std::size_t>(n));
-    const std::filesystem::path next(destination);
-    target = next.is_absolute() ? next : target.parent_path() / next;
-  }
-}
-
-}  // namespace
-
-temp_file::temp_file(unique_fd fd, std::filesystem::path given, std::filesystem::path target,
-                     std::filesystem::path temp) noexcept
-    : fd_(std::move(fd)),
-      given_(std::move(given)),
-      target_(std::move(target)),
-      temp_(std::move(temp)) {}
-
-temp_file temp_file::create_beside(const std::filesystem::path& given) {
-  std::filesystem::path target = resolve_target(given);
-  if (!target.has_filename()) throw_os_error(EISDIR, "replace", given);
-
-  struct stat existing {};
-  const bool exists = syscalls().stat(target.c_str(), &existing) == 0;
-  if (exists && S_ISDIR(existing.st_mode)) throw_os_error(EISDIR, "replace", given);
-  if (exists && !S_ISREG(existing.st_mode)) {
-    // Renaming over a FIFO, socket or device would destroy it, not write to it.
-    throw_os_error(ENODEV, "replace", given,
-                   std::string("not a regular file (") + kind_of(existing.st_mode) + ")");
-  }
-  // The rename needs only the directory's permission; a file its owner made read-only is
-  // refused as an in-place writer would refuse it.
-  if (exists && syscalls().faccessat(AT_FDCWD, target.c_str(), W_OK, AT_EACCESS) != 0) {
-    throw_os_error(errno, "replace", given);
-  }
-
-  // Long names would overflow NAME_MAX once the prefix and suffix are added.
-  std::string stem = target.filename().string().substr(0, 200);
-  for (int attempt = 0;; ++attempt) {
-    std::filesystem::path temp = target;
-    temp.replace_filename("." + stem + "." + random_hex() + ".tmp");
-    unique_fd fd(retry_on_eintr([&] {
-      return syscalls().open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                             0666);
-    }));
-    if (!fd) {
-      if (errno == EEXIST && attempt < 100) continue;
-      throw_os_error(errno, "create a temporary file for", given);
-    }
-    temp_file file(std::move(fd), given, std::move(target), std::move(temp));
-    if (exists && syscalls().fchmod(file.fd(), existing.st_mode & 07777) != 0) {
-      throw_os_error(errno, "copy the permissions of", given);
-    }
-    return file;
-  }
-}
-
-temp_file::temp_file(temp_file&& other) noexcept
-    : fd_(std::move(other.fd_)),
-      given_(std::move(other.given_)),
-      target_(std::move(other.target_)),
-      temp_(std::move(other.temp_)),
-      pending_(std::exchange(other.pending_, false)) {}
-
-temp_file::~temp_file() { discard(); }
-
-void temp_file::discard() noexcept {
-  fd_.reset();
-  if (std::exchange(pending_, false)) syscalls().unlink(temp_.c_str());
-}
-
-void temp_file::preallocate(std::uint64_t bytes) {
-  if (bytes == 0) return;
-  if (bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
-    throw_os_error(EFBIG, "preallocate", given_);
-  }
-  int err = 0;
-  do {
-    err = syscalls().fallocate(fd_.get(), 0, static_cast<off_t>(bytes));
-  } while (err == EINTR);
-  if (err != 0) throw_os_error(err, "preallocate", given_);
-}
-
-void temp_file::truncate(std::uint64_t bytes) {
-  if (bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
-    throw_os_error(EFBIG, "resize", given_);
-  }
-  if (retry_on_eintr([&] { return syscalls().ftruncate(fd_.get(), static_cast<off_t>(bytes)); }) !=
-      0) {
-    throw_os_error(errno, "resize", given_);
-  }
-}
-
-void temp_file::commit(bool durable) {
-  if (durable && retry_on_eintr([&] { return syscalls().fsync(fd_.get()); }) != 0) {
-    const int err = errno;
-    discard();
-    throw_os_error(err, "sync", given_);
-  }
-  // close(2) can report a delayed write error (NFS); it must not pass unseen.
-  if (const int err = fd_.close_checked(); err != 0) {
-    discard();
-    throw_os_error(err, "write", given_);
-  }
-  if (syscalls().rename(temp_.c_str(), target_.c_str()) != 0) {
-    const int err = errno;
-    discard();
-    throw_os_error(err, "replace", given_);
-  }
-  pending_ = false;
-  if (durable) fsync_parent_directory(target_, given_);
 }
 
 }  // namespace mmap_array::detail

@@ -49,6 +49,9 @@ struct opened_file {
   file_identity identity;
 };
 
+/// What a file that is not regular is, for messages: "a FIFO", "a socket", ...
+const char* kind_of(mode_t mode) noexcept;
+
 /// Opens `path` for `mode` (read-write only for read_write) and checks that it is a regular
 /// file: a directory is EISDIR, a FIFO, socket or device ENODEV; throws os_error.
 opened_file open_regular_file(const std::filesystem::path& path, access_mode mode);
@@ -65,48 +68,5 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
 /// Makes a directory entry durable: fsync of the directory holding `path`; `given` names the
 /// file in messages. A directory that no longer exists has nothing left to sync.
 void fsync_parent_directory(const std::filesystem::path& path, const std::filesystem::path& given);
-
-/// A new, exclusively created file beside a target, renamed over it on commit and removed
-/// if destroyed uncommitted. The one way the library creates or replaces files.
-class temp_file {
- public:
-  /// Creates `.<name>.<random>.tmp` in the directory of `target` (following a symlink
-  /// `target` to the file it names); the new file takes the existing target's permission
-  /// bits, or 0666 minus the umask. Throws os_error naming `target`.
-  static temp_file create_beside(const std::filesystem::path& target);
-
-  temp_file(temp_file&& other) noexcept;
-  temp_file& operator=(temp_file&&) = delete;
-  temp_file(const temp_file&) = delete;
-  ~temp_file();
-
-  int fd() const noexcept { return fd_.get(); }
-  /// The path as the caller gave it, for messages.
-  const std::filesystem::path& given() const noexcept { return given_; }
-  /// The path the rename replaces.
-  const std::filesystem::path& target() const noexcept { return target_; }
-  /// The temporary's own path.
-  const std::filesystem::path& path() const noexcept { return temp_; }
-
-  /// Allocates disk blocks for `bytes` bytes, so a full disk fails here with ENOSPC.
-  void preallocate(std::uint64_t bytes);
-  /// Sets the file's length.
-  void truncate(std::uint64_t bytes);
-  /// [fsync], close, rename over the target, [fsync of the directory]; throws os_error,
-  /// after which the temporary is removed and the target untouched.
-  void commit(bool durable);
-  /// Closes and removes the temporary; never throws.
-  void discard() noexcept;
-
- private:
-  temp_file(unique_fd fd, std::filesystem::path given, std::filesystem::path target,
-            std::filesystem::path temp) noexcept;
-
-  unique_fd fd_;
-  std::filesystem::path given_;
-  std::filesystem::path target_;
-  std::filesystem::path temp_;
-  bool pending_ = true;  // the temporary exists on disk and must be renamed or removed
-};
 
 }  // namespace mmap_array::detail

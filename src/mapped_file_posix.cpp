@@ -10,6 +10,7 @@
 #include "fault_registry.hpp"
 #include "checked_math.hpp"
 #include "file_posix.hpp"
+#include "temp_file.hpp"
 #include "mapping_access.hpp"
 #include "mmap_array/fault_guard.hpp"
 #include "mmap_array/mapped_file.hpp"

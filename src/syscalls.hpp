@@ -28,6 +28,7 @@ struct syscall_table {
   int (*ftruncate)(int fd, off_t length);
   int (*fchmod)(int fd, mode_t mode);
   int (*rename)(const char* from, const char* to);
+  int (*linkat)(int from_dirfd, const char* from, int to_dirfd, const char* to, int flags);
   int (*unlink)(const char* path);
   ssize_t (*readlink)(const char* path, char* buffer, std::size_t size);
   int (*faccessat)(int dirfd, const char* path, int mode, int flags);

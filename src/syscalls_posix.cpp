@@ -25,6 +25,7 @@ const syscall_table kReal = {
     ::ftruncate,
     ::fchmod,
     ::rename,
+    ::linkat,
     ::unlink,
     ::readlink,
     ::faccessat,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import faulthandler
 import functools
+import os
 import signal
 import threading
 from typing import Any
@@ -42,11 +43,21 @@ def _on_truncation(signum: int, frame: Any) -> None:
     path, offset = events[0]
     more = f" (and {len(events) - 1} more page(s))" if len(events) > 1 else ""
     where = f"the page at byte {offset:,}{more}" if offset is not None else "pages"
-    raise FileTruncatedError(
-        errno.EFAULT,
-        f"the file shrank under a live mapping: {where} vanished and now read(s) as zeros",
-        path,
-    )
+    raise FileTruncatedError(errno.EFAULT, f"{_cause(path, offset)}: {where} now read(s) as zeros", path)
+
+
+def _cause(path: str, offset: int | None) -> str:
+    """Why a page vanished: the file shrank, or (still long enough) a hole found no space."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return "the file shrank under a live mapping (or was removed and rewritten)"
+    if offset is not None and size > offset:
+        return (
+            "a page of the file vanished under a live mapping while the file is still long enough: a page "
+            "of a sparse file found the filesystem full (or over quota), or the file shrank and grew back"
+        )
+    return "the file shrank under a live mapping"
 
 
 def _keep_under_the_guard(function: Any) -> Any:

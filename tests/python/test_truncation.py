@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from conftest import run_python
+from conftest import run_on_small_filesystem, run_python
 
 PAGE = 4096
 SETUP = """
@@ -239,3 +239,31 @@ print(open("out.npy", "rb").read().decode(), sorted(os.listdir(".")))
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["raised", "old ['data.bin', 'out.npy']"]
+
+
+def test_writing_holes_of_a_sparse_file_on_a_full_disk_survives_with_the_cause_named():
+    # A file made sparse by someone else (not by us: our writers preallocate) has no blocks
+    # behind its holes; on a full disk, the kernel answers a write to one with SIGBUS.
+    result = run_on_small_filesystem(
+        """
+        import os, sys
+        import mmap_array
+        path = os.path.join(sys.argv[1], "sparse.bin")
+        with open(path, "wb") as f:
+            f.truncate(4 << 20)  # 4 MiB of holes on a 1 MiB filesystem
+        mm = mmap_array.MemoryMappedArray(path, dtype="uint8", mode="r+")
+        arr = mm.get_array()
+        try:
+            arr[:] = 1
+            len(str(arr.shape))
+        except mmap_array.FileTruncatedError as error:
+            print("raised", "sparse file found the filesystem full" in str(error), error.filename == path)
+        try:
+            mm.flush()
+        except mmap_array.FileTruncatedError:
+            print("flush raised")
+        print("alive", os.path.getsize(path))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["raised True True", "flush raised", f"alive {4 << 20}"]

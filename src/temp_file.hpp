@@ -1,0 +1,82 @@
+// The one way the library creates or replaces files: a new file beside the
+// target that appears under the target's name, complete, in one rename.
+//
+// Crash safety: the file is created unnamed (O_TMPFILE), so a writer killed
+// while writing leaves nothing behind; the kernel frees its blocks. It gets a
+// name only at commit, for the instant between link and rename, and that name
+// says whose it is: `.<target name>.mmap_array-<pid>-<random>.tmp`. Every
+// successful commit removes such leftovers of its target whose process is
+// gone, so even a writer killed in that instant leaves nothing for long.
+// Filesystems without O_TMPFILE get the named file from the start, with the
+// same name and the same cleanup.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "file_posix.hpp"
+
+namespace mmap_array::detail {
+
+/// The marker in the names of temporaries, between the target's name and the writer's pid.
+inline constexpr std::string_view kTempMarker = ".mmap_array-";
+
+/// A new file beside a target, renamed over it on commit and removed (or never named) if
+/// destroyed uncommitted.
+class temp_file {
+ public:
+  /// Creates the file in the directory of `target` (following a symlink `target` to the file
+  /// it names); the new file takes the existing target's permission bits, or 0666 minus the
+  /// umask. Throws os_error naming `target`.
+  static temp_file create_beside(const std::filesystem::path& target);
+
+  temp_file(temp_file&& other) noexcept;
+  temp_file& operator=(temp_file&&) = delete;
+  temp_file(const temp_file&) = delete;
+  ~temp_file();
+
+  int fd() const noexcept { return fd_.get(); }
+  /// The path as the caller gave it, for messages.
+  const std::filesystem::path& given() const noexcept { return given_; }
+  /// The path the rename replaces.
+  const std::filesystem::path& target() const noexcept { return target_; }
+  /// True while the file has no name in the directory (O_TMPFILE).
+  bool unnamed() const noexcept { return temp_.empty(); }
+
+  /// Allocates disk blocks for `bytes` bytes, so a full disk fails here with ENOSPC.
+  void preallocate(std::uint64_t bytes);
+  /// Sets the file's length.
+  void truncate(std::uint64_t bytes);
+  /// [fsync], name, close, rename over the target, [fsync of the directory], then removal of
+  /// dead writers' leftovers; throws os_error, after which the temporary is gone and the
+  /// target untouched (except when only the directory's fsync fails: see atomic_writer).
+  void commit(bool durable);
+  /// Closes and removes the temporary; never throws.
+  void discard() noexcept;
+
+ private:
+  temp_file(unique_fd fd, std::filesystem::path given, std::filesystem::path target,
+            std::filesystem::path temp) noexcept;
+  void give_a_name();
+
+  unique_fd fd_;
+  std::filesystem::path given_;
+  std::filesystem::path target_;
+  std::filesystem::path temp_;  // empty while unnamed
+  bool pending_ = true;         // uncommitted: a named temporary must be removed
+};
+
+/// A fresh name for a temporary of `target`, made by this process.
+std::filesystem::path temp_name_for(const std::filesystem::path& target);
+
+/// If `name` is a temporary of the file named `target_name`, the pid of its writer; else 0.
+long writer_of_temp(std::string_view name, std::string_view target_name) noexcept;
+
+/// Removes the temporaries of `target` left by processes that no longer exist (killed
+/// between naming and renaming, or on filesystems without O_TMPFILE). Best effort: never
+/// throws, and keeps every temporary whose writer may still be running.
+void remove_dead_writers_temporaries(const std::filesystem::path& target) noexcept;
+
+}  // namespace mmap_array::detail
