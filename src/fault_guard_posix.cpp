@@ -1,5 +1,6 @@
 // The SIGBUS handler and the registry it reads. See fault_guard.hpp for the why,
 // fault_registry.hpp for the registry's contract.
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -76,6 +77,24 @@ struct event {
 std::array<event, kEvents> g_events;
 std::atomic<std::uint64_t> g_events_written{0};
 std::uint64_t g_events_read = 0;  // under g_registry_mutex
+
+// fork(2) copies only the thread that calls it: a lock another thread held at that moment
+// would stay locked in the child forever, and the child's first mapping or close would
+// hang on it. So every fork takes both locks first (the installer's before the registry's;
+// no code takes them in the other order) and both processes release them after: the child
+// gets the registry in a consistent state, unlocked.
+void lock_before_fork() noexcept {
+  g_install_mutex.lock();
+  g_registry_mutex.lock();
+}
+
+void unlock_after_fork() noexcept {
+  g_registry_mutex.unlock();
+  g_install_mutex.unlock();
+}
+
+[[maybe_unused]] const int g_fork_handlers =
+    pthread_atfork(&lock_before_fork, &unlock_after_fork, &unlock_after_fork);
 
 void record_event(std::size_t index, const slot& s, std::uintptr_t page) noexcept {
   const std::uint64_t n = g_events_written.fetch_add(1, std::memory_order_relaxed);

@@ -139,6 +139,38 @@ TEST_F(FaultGuard, AForkedChildAbsorbsFaultsOnInheritedMappings) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+// Other threads take the registry's lock to map, unmap and read events; a fork must not copy
+// it locked into the child, whose first mapping would then wait for it forever.
+TEST_F(FaultGuard, AChildForkedWhileOtherThreadsUseTheRegistryCanMap) {
+  const auto path = pages(1);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) mapped_file::open(path, access_mode::read_only);
+    });
+    threads.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) mmap_array::take_truncation_events();
+    });
+  }
+  int forks = 0;
+  int status = 0;
+  for (; forks < 100; ++forks) {
+    status = in_child([&] {
+      ::alarm(2);  // stuck on a lock a thread of the parent held: SIGALRM
+      mapped_file m = mapped_file::open(path, access_mode::read_only);
+      if (sum_bytes(m.data(), m.size()) != kPage * 'x') ::_exit(1);
+    });
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) break;
+  }
+  stop = true;
+  for (auto& thread : threads) thread.join();
+  ASSERT_FALSE(WIFSIGNALED(status)) << "child " << forks << " died of signal " << WTERMSIG(status)
+                                    << (WTERMSIG(status) == SIGALRM ? " (deadlocked)" : "");
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(forks, 100);
+}
+
 TEST_F(FaultGuard, EventsBeyondTheRingAreCountedAsDropped) {
   const auto path = pages(300);
   mapped_file m = mapped_file::open(path, access_mode::read_only);

@@ -7,6 +7,7 @@ Failures of msync and fsync are injected with an LD_PRELOAD shim
 from __future__ import annotations
 
 import errno
+import os
 
 import numpy as np
 import pytest
@@ -47,6 +48,26 @@ def test_io_errors_of_flush_are_os_error_and_not_retried(data_dir, fail_syscalls
     assert second == "still usable: 42.0"
     assert counter.read_bytes() == call[0].encode()  # one failing call: reported, not retried
 
+
+
+# A full disk or a filesystem gone read-only (ext4's errors=remount-ro) can also surface at
+# msync or fsync; each is an OSError with its own errno, never swallowed into success.
+@pytest.mark.parametrize("error_number", [errno.ENOSPC, errno.EDQUOT, errno.EROFS], ids=["ENOSPC", "EDQUOT", "EROFS"])
+@pytest.mark.parametrize("call", ["msync", "fsync"])
+def test_space_and_read_only_errors_of_flush_are_os_error_and_not_retried(
+    data_dir, fail_syscalls_library, call, error_number
+):
+    counter = data_dir / "calls"
+    result = run_python_with_faults(
+        FLUSH_AND_REPORT, fail_syscalls_library, cwd=data_dir, fail=f"{call}:{error_number}", count_file=str(counter)
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    kind, number, filename, message = first.split(" ", 3)
+    assert (kind, int(number), filename) == ("OSError", error_number, "data.bin")
+    assert message.startswith("cannot ") and os.strerror(error_number) in message
+    assert second == "still usable: 42.0"
+    assert counter.read_bytes() == call[0].encode()
 
 def test_flush_without_faults_succeeds(data_dir, fail_syscalls_library):
     result = run_python_with_faults(FLUSH_AND_REPORT, fail_syscalls_library, cwd=data_dir)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 
-from conftest import run_on_small_filesystem
+import pytest
+
+from conftest import WRITERS, assert_refused, run_on_small_filesystem, write_and_report, write_old_target
 
 
 def test_write_mode_on_a_full_disk_is_enospc_and_keeps_the_old_file():
@@ -41,3 +43,18 @@ def test_write_binary_on_a_full_disk_is_enospc_and_keeps_the_old_file():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"{errno.ENOSPC} True", "['data.bin']"]
+
+
+# Every way of writing a file, the two above included: these also check the message names the
+# target and that no temporary file is left.
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_every_writer_on_a_full_disk_is_enospc_naming_the_target_and_keeps_the_old_file(writer):
+    # 8 MB into a 1 MB filesystem.
+    result = run_on_small_filesystem(write_old_target(writer) + write_and_report(writer, 1_000_000))
+    assert_refused(result, writer, errno.ENOSPC)
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_a_new_file_on_a_full_disk_is_enospc_and_leaves_nothing(writer):
+    result = run_on_small_filesystem(write_and_report(writer, 1_000_000))
+    assert_refused(result, writer, errno.ENOSPC, existed=False)
