@@ -1,0 +1,18 @@
+// Protocols that let other code share a MemoryMappedArray or MappedArrays without
+// copying. Each lives in its own file and adds its methods to the class bound elsewhere,
+// so the classes' own files stay small.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include "array_handle.hpp"
+#include "mapped_arrays.hpp"
+
+namespace mmap_array::python {
+
+/// pickling.cpp: `identity`, `__reduce__` (by reference: path, layout, mode, identity).
+void bind_handle_pickling(nanobind::class_<array_handle>& cls);
+/// pickling.cpp: `identity`, `__reduce__` of a container.
+void bind_container_pickling(nanobind::class_<mapped_arrays>& cls);
+
+}  // namespace mmap_array::python
