@@ -230,6 +230,7 @@ void bind_array_handle(nb::module_& m) {
       .def_prop_ro("closed", [](const array_handle& self) { return !self.owner.is_valid(); },
                    doc::closed);
   bind_handle_pickling(cls);
+  bind_sequence_protocol(cls);
   m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
         "Create a new zero-filled raw file and map it read-write.");
 }

@@ -15,4 +15,7 @@ void bind_handle_pickling(nanobind::class_<array_handle>& cls);
 /// pickling.cpp: `identity`, `__reduce__` of a container.
 void bind_container_pickling(nanobind::class_<mapped_arrays>& cls);
 
+/// sequence_protocol.cpp: `__len__`, `__iter__`, `__getitem__`, `__setitem__`.
+void bind_sequence_protocol(nanobind::class_<array_handle>& cls);
+
 }  // namespace mmap_array::python

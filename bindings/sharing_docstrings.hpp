@@ -78,4 +78,105 @@ Examples
 True
 )doc";
 
+inline constexpr const char* handle_len = R"doc(The length of the first dimension, as ``len(ndarray)``.
+
+Answers after :meth:`close`, as :attr:`shape` does.
+
+Returns
+-------
+int
+
+Raises
+------
+TypeError
+    The array has no dimensions (shape ``()``).
+
+Examples
+--------
+>>> len(mmap_array.create("m.npy", (5, 3)))
+5
+)doc";
+
+inline constexpr const char* handle_iter = R"doc(Iterate over the first dimension, as ``iter(ndarray)``.
+
+Returns
+-------
+iterator
+    Of views (rows) for arrays of two or more dimensions, of NumPy scalars
+    for 1-D arrays.
+
+Raises
+------
+ValueError
+    The handle is closed.
+TypeError
+    The array has no dimensions.
+
+Examples
+--------
+>>> [float(x) for x in mmap_array.MemoryMappedArray("data.bin")]
+[0.0, 1.0, 2.0, 3.0]
+)doc";
+
+inline constexpr const char* handle_getitem = R"doc(Index the mapped array as NumPy would: ``mm[key]``.
+
+Parameters
+----------
+key : int, slice, Ellipsis, None, array_like or tuple of these
+    Any NumPy index.
+
+Returns
+-------
+numpy.ndarray or NumPy scalar
+    For basic indices (integers, slices, ``...``, ``None``) a view of the
+    mapping, without copying, that keeps the mapping alive even after
+    :meth:`close` (a scalar when every dimension is indexed by an integer);
+    for advanced indices (integer arrays, boolean masks) a copy. Views are
+    read-only for mode ``"r"``.
+
+Raises
+------
+ValueError
+    The handle is closed.
+IndexError
+    The index is out of bounds or invalid, as NumPy reports it.
+
+Examples
+--------
+>>> mm = mmap_array.MemoryMappedArray("data.bin")
+>>> mm[1:3]
+array([1., 2.])
+>>> np.shares_memory(mm[1:3], mm.get_array())
+True
+>>> mm[[0, 3]]          # a copy, as in NumPy
+array([0., 3.])
+)doc";
+
+inline constexpr const char* handle_setitem = R"doc(Assign into the mapped array as NumPy would: ``mm[key] = value``.
+
+For mode ``"r+"`` (and ``"w+"``) the values reach the file (durably after
+:meth:`flush`); for ``"c"`` they stay in this process.
+
+Parameters
+----------
+key : int, slice, Ellipsis, None, array_like or tuple of these
+    Any NumPy index.
+value : array_like
+    Broadcast to the indexed shape and cast to the dtype as NumPy does.
+
+Raises
+------
+ValueError
+    The handle is closed, or mapped read-only (mode ``"r"``); or NumPy
+    cannot broadcast or cast the value.
+IndexError
+    The index is out of bounds or invalid.
+
+Examples
+--------
+>>> mm = mmap_array.MemoryMappedArray("data.bin", mode="r+")
+>>> mm[0] = 42.0
+>>> mm.flush()
+)doc";
+
 }  // namespace mmap_array::python::doc
