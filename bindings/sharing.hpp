@@ -18,4 +18,7 @@ void bind_container_pickling(nanobind::class_<mapped_arrays>& cls);
 /// sequence_protocol.cpp: `__len__`, `__iter__`, `__getitem__`, `__setitem__`.
 void bind_sequence_protocol(nanobind::class_<array_handle>& cls);
 
+/// array_interface.cpp: `__array_interface__`, whose data keeps the mapping alive.
+void bind_array_interface(nanobind::class_<array_handle>& cls);
+
 }  // namespace mmap_array::python

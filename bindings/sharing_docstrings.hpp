@@ -179,4 +179,33 @@ Examples
 >>> mm.flush()
 )doc";
 
+inline constexpr const char* array_interface = R"doc(NumPy's array interface (version 3), for consumers that use it.
+
+The ``"data"`` entry is a flat ``uint8`` array over the mapped bytes rather
+than a bare address: an array built from the interface takes it as its
+base, so it keeps the mapping alive even after :meth:`close`. For a
+read-only mapping that buffer is read-only, and so is the consumer's array.
+
+Returns
+-------
+dict
+    ``version``, ``shape``, ``typestr``, ``descr``, ``strides`` and
+    ``data``, as NumPy describes the array of :meth:`get_array`.
+
+Raises
+------
+ValueError
+    The handle is closed.
+AttributeError
+    The dtype is structured with padding between fields or fields out of
+    offset order, which NumPy cannot read back from the interface's
+    ``descr`` as the same dtype; NumPy then uses the buffer protocol or
+    ``__array__`` instead, and ``np.asarray(mm)`` stays exact.
+
+Examples
+--------
+>>> mm.__array_interface__["typestr"]
+'<f8'
+)doc";
+
 }  // namespace mmap_array::python::doc
