@@ -21,4 +21,7 @@ void bind_sequence_protocol(nanobind::class_<array_handle>& cls);
 /// array_interface.cpp: `__array_interface__`, whose data keeps the mapping alive.
 void bind_array_interface(nanobind::class_<array_handle>& cls);
 
+/// dlpack.cpp: `__dlpack__`, `__dlpack_device__`.
+void bind_dlpack(nanobind::class_<array_handle>& cls);
+
 }  // namespace mmap_array::python

@@ -208,4 +208,70 @@ Examples
 '<f8'
 )doc";
 
+inline constexpr const char* dlpack = R"doc(Export the mapped array through DLPack, without copying.
+
+Delegated to NumPy's ``ndarray.__dlpack__`` on an exported array: the
+capsule holds that array, which holds the mapping, so a tensor made from it
+(``torch.from_dlpack(mm)``) stays valid after :meth:`close`. Writes through
+a tensor of an ``"r+"`` mapping reach the file (durably after
+:meth:`flush`). A read-only mapping is exported with DLPack 1.0's read-only
+flag to consumers that accept versioned capsules.
+
+Parameters
+----------
+stream : None
+    CPU memory has no stream; anything else is refused by NumPy.
+max_version : tuple of (int, int), optional
+    The newest DLPack version the consumer understands; ``None`` means an
+    old consumer, which gets an unversioned (pre-1.0) capsule.
+dl_device : tuple of (int, int), optional
+    Must be the CPU, ``(1, 0)``, if given.
+copy : bool, optional
+    ``True`` exports a copy; ``False`` and ``None`` never copy.
+
+Returns
+-------
+PyCapsule
+    A ``"dltensor_versioned"`` capsule if ``max_version >= (1, 0)``, else a
+    ``"dltensor"`` one.
+
+Raises
+------
+ValueError
+    The handle is closed.
+BufferError
+    The mapping is read-only and the consumer asked for an unversioned
+    capsule without ``copy=True`` (the message says to open the file with
+    mode ``"c"`` or ``"r+"``, or to copy); or NumPy cannot export the dtype
+    (structured, strings, big-endian...). The message names the file.
+TypeError
+    ``max_version`` is not None or a pair of ints.
+
+Examples
+--------
+>>> import torch
+>>> mm = mmap_array.open("weights.npy", mode="r+")
+>>> t = torch.from_dlpack(mm)
+>>> t[0, 0] = 7.0
+>>> mm.flush()                       # the 7.0 is in the file
+)doc";
+
+inline constexpr const char* dlpack_device = R"doc(The DLPack device of the mapped memory: the CPU.
+
+Returns
+-------
+tuple of (int, int)
+    ``(1, 0)``: ``kDLCPU``, device 0.
+
+Raises
+------
+ValueError
+    The handle is closed.
+
+Examples
+--------
+>>> mm.__dlpack_device__()
+(1, 0)
+)doc";
+
 }  // namespace mmap_array::python::doc

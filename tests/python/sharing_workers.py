@@ -12,17 +12,27 @@ import sys
 import numpy as np
 
 
-def mapped_ranges(path: str) -> list[tuple[int, int]]:
-    """Address ranges of this process's mappings of the file at ``path``."""
+def file_mappings(path: str) -> list[tuple[int, int, str]]:
+    """(start, end, permissions) of this process's mappings of the file at ``path``."""
     target = os.path.realpath(path)
-    ranges = []
+    found = []
     with open("/proc/self/maps") as maps:
         for line in maps:
             fields = line.rstrip("\n").split(maxsplit=5)
             if len(fields) == 6 and fields[5] == target:
                 start, end = (int(x, 16) for x in fields[0].split("-"))
-                ranges.append((start, end))
-    return ranges
+                found.append((start, end, fields[1]))
+    return found
+
+
+def mapped_ranges(path: str) -> list[tuple[int, int]]:
+    """Address ranges of this process's mappings of the file at ``path``."""
+    return [(start, end) for start, end, _ in file_mappings(path)]
+
+
+def permissions_at(path: str, address: int) -> str | None:
+    """The permissions ("r--s", "rw-p"...) of the mapping of ``path`` holding ``address``."""
+    return next((perms for start, end, perms in file_mappings(path) if start <= address < end), None)
 
 
 def backed_by_file(array: np.ndarray, path: str) -> bool:
