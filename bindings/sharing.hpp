@@ -24,4 +24,7 @@ void bind_array_interface(nanobind::class_<array_handle>& cls);
 /// dlpack.cpp: `__dlpack__`, `__dlpack_device__`.
 void bind_dlpack(nanobind::class_<array_handle>& cls);
 
+/// dask_support.cpp: `__dask_tokenize__`, `to_dask`.
+void bind_dask_support(nanobind::class_<array_handle>& cls);
+
 }  // namespace mmap_array::python

@@ -274,4 +274,61 @@ Examples
 (1, 0)
 )doc";
 
+inline constexpr const char* dask_tokenize = R"doc(A deterministic token for Dask: equal for handles of the same data.
+
+Handles of the same file in the same state (path, format, dtype, shape,
+offset, order, mode and :attr:`identity`) get the same token, so Dask gives
+their arrays the same names. A copy-on-write handle may hold private changes,
+so its token is its own.
+
+Returns
+-------
+tuple
+
+Examples
+--------
+>>> from dask.base import tokenize
+>>> tokenize(mmap_array.open("weights.npy")) == tokenize(mmap_array.open("weights.npy"))
+True
+)doc";
+
+inline constexpr const char* to_dask = R"doc(A Dask array of the mapped file whose tasks carry this handle by reference.
+
+Each task holds the handle itself, which pickles to a few hundred bytes (see
+:meth:`__reduce__`): on a distributed cluster every worker maps the file
+itself and slices its chunks out of the mapping; no chunk's bytes are sent
+from the client or the scheduler. With the local schedulers the chunks are
+views of this mapping. Needs Dask (``pip install 'dask[array]'``).
+
+Parameters
+----------
+chunks : int, tuple, dict or "auto", default "auto"
+    As for ``dask.array.from_array``; ``"auto"`` picks chunks of about
+    Dask's ``array.chunk-size`` (128 MiB by default).
+name : str, optional
+    The name (key prefix) of the array; by default derived from
+    :meth:`__dask_tokenize__`.
+
+Returns
+-------
+dask.array.Array
+
+Raises
+------
+ValueError
+    The handle is closed.
+ImportError
+    Dask is not installed.
+TypeError
+    (When a distributed scheduler pickles the tasks.) The handle is
+    copy-on-write, which cannot be shared with other processes.
+
+Examples
+--------
+>>> mm = mmap_array.open("big.npy")
+>>> x = mm.to_dask(chunks=1_000_000)
+>>> float(x.mean().compute()) == float(mm.get_array().mean())
+True
+)doc";
+
 }  // namespace mmap_array::python::doc
