@@ -8,6 +8,7 @@
 #include "errors.hpp"
 #include "mapping_owner.hpp"
 #include "mmap_array/raw_array.hpp"
+#include "sharing.hpp"
 
 namespace nb = nanobind;
 
@@ -49,8 +50,11 @@ array_handle open_raw(nb::handle filename, nb::handle dtype, nb::handle mode,
   array_layout layout = make_layout(std::move(type.descr), {outer.begin(), outer.end()},
                                     static_cast<npy_intp>(type.itemsize), type.subarray_shape,
                                     fortran, how.access != access_mode::read_only);
-  return make_array_handle(std::move(file), std::move(layout), std::move(path.absolute),
-                           mode_name != nullptr ? mode_name : how.name, "raw", spec.offset);
+  array_handle handle =
+      make_array_handle(std::move(file), std::move(layout), std::move(path.absolute),
+                        mode_name != nullptr ? mode_name : how.name, "raw", spec.offset);
+  handle.subarray_ndim = static_cast<std::uint8_t>(type.subarray_shape.size());
+  return handle;
 }
 
 void construct(nb::pointer_and_handle<array_handle> self, nb::handle filename, nb::handle dtype,
@@ -69,13 +73,6 @@ void construct(nb::pointer_and_handle<array_handle> self, nb::handle filename, n
 nb::object create_raw(nb::handle filename, nb::handle dtype, nb::handle shape) {
   return wrap_array_handle(open_raw(filename, dtype, nb::str("w+"), "r+", shape, nb::int_(0),
                                     nb::str("C")));
-}
-
-// A closed handle is refused; so is one whose file shrank under it, every time.
-const array_handle& require_open(const array_handle& self, std::string_view operation) {
-  if (!self.owner.is_valid()) raise_closed(operation, self.filename);
-  if (owner_truncated(self.owner)) raise_truncated(operation, self.filename);
-  return self;
 }
 
 nb::object get_array(const array_handle& self) {
@@ -160,10 +157,18 @@ PyType_Slot handle_slots[] = {{Py_bf_getbuffer, reinterpret_cast<void*>(get_buff
 
 }  // namespace
 
+// A closed handle is refused; so is one whose file shrank under it, every time.
+const array_handle& require_open(const array_handle& self, std::string_view operation) {
+  if (!self.owner.is_valid()) raise_closed(operation, self.filename);
+  if (owner_truncated(self.owner)) raise_truncated(operation, self.filename);
+  return self;
+}
+
 array_handle make_array_handle(mapped_file&& file, array_layout&& layout, nb::object filename,
                                const char* mode, const char* format, std::uint64_t offset) {
   array_handle handle;
   handle.data = file.data();
+  handle.identity = file.identity();
   handle.nbytes = file.size();
   handle.offset = offset;
   handle.mode = mode;
@@ -186,9 +191,9 @@ nb::object wrap_array_handle(array_handle&& handle) {
 }
 
 void bind_array_handle(nb::module_& m) {
-  nb::class_<array_handle>(m, "MemoryMappedArray", nb::type_slots(handle_slots),
-                           nb::is_weak_referenceable(), doc::handle_class)
-      .def("__init__", &construct, nb::arg("filename").none(), nb::arg("dtype").none() = "float64",
+  nb::class_<array_handle> cls(m, "MemoryMappedArray", nb::type_slots(handle_slots),
+                               nb::is_weak_referenceable(), doc::handle_class);
+  cls.def("__init__", &construct, nb::arg("filename").none(), nb::arg("dtype").none() = "float64",
            nb::arg("mode").none() = "r", nb::arg("shape").none() = nb::none(),
            nb::arg("offset").none() = 0, nb::arg("order").none() = "C", doc::handle_init)
       .def("get_array", &get_array, doc::get_array)
@@ -224,6 +229,11 @@ void bind_array_handle(nb::module_& m) {
       .def_prop_ro("nbytes", [](const array_handle& self) { return self.nbytes; }, doc::nbytes)
       .def_prop_ro("closed", [](const array_handle& self) { return !self.owner.is_valid(); },
                    doc::closed);
+  bind_handle_pickling(cls);
+  bind_sequence_protocol(cls);
+  bind_array_interface(cls);
+  bind_dlpack(cls);
+  bind_dask_support(cls);
   m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
         "Create a new zero-filled raw file and map it read-write.");
 }

@@ -28,6 +28,11 @@ struct array_handle {
   // Whether the buffer protocol's format string describes the dtype exactly (-1: not yet
   // known). Plain voids, records with out-of-order fields and datetimes do not.
   signed char buffer_format_exact = -1;
+  // Trailing dimensions of `layout.shape` that come from a subarray dtype such as
+  // ('f8', (3,)) of a raw file: pickling rebuilds that dtype, since in Fortran order the
+  // split between items and their elements decides the strides.
+  std::uint8_t subarray_ndim = 0;
+  file_identity identity;     // of the mapped file when it was mapped; pickles carry it
 };
 
 /// A handle over `file` (which maps exactly the array's bytes) with `layout`; `filename` is
@@ -35,6 +40,10 @@ struct array_handle {
 array_handle make_array_handle(mapped_file&& file, array_layout&& layout,
                                nanobind::object filename, const char* mode, const char* format,
                                std::uint64_t offset);
+
+/// `self`, if it is open and its file did not shrink; otherwise raises ValueError (closed) or
+/// FileTruncatedError, naming `operation` and the file.
+const array_handle& require_open(const array_handle& self, std::string_view operation);
 
 /// A new MemoryMappedArray Python object holding `handle`.
 nanobind::object wrap_array_handle(array_handle&& handle);

@@ -14,12 +14,30 @@ namespace {
 
 PyObject* format_error_type = nullptr;     // mmap_array.FormatError, owned by the module
 PyObject* truncated_error_type = nullptr;  // mmap_array.FileTruncatedError
+PyObject* changed_error_type = nullptr;    // mmap_array.FileChangedError
 
 constexpr const char* truncated_error_doc =
     "A mapped file shrank under a live mapping (another process truncated it or rewrote\n"
     "it in place), or a write to a sparse file found the disk full.\n\n"
     "A subclass of OSError (errno EFAULT, filename set). The vanished pages read as zeros\n"
     "from then on, writes to them are lost, and every later call on the handle raises it.";
+
+constexpr const char* changed_error_doc =
+    "The file behind a mapping is not the one that was mapped, or no longer as it was.\n\n"
+    "Raised when unpickling a MemoryMappedArray or MappedArrays whose file was replaced\n"
+    "(another device or inode), resized, or, for read-only pickles, modified since it was\n"
+    "mapped; and when a read-only handle is exported through DLPack after its file was\n"
+    "replaced or resized. A subclass of OSError with errno ESTALE and filename set; the\n"
+    "message says what changed.\n\n"
+    "Examples\n"
+    "--------\n"
+    ">>> blob = pickle.dumps(mmap_array.open(\"data.npy\"))\n"
+    ">>> mmap_array.save(\"data.npy\", np.zeros(3))   # replaces the file\n"
+    ">>> pickle.loads(blob)\n"
+    "Traceback (most recent call last):\n"
+    "...\n"
+    "mmap_array.FileChangedError: [Errno 116] cannot unpickle the mapping: the file changed\n"
+    "since it was mapped: the path now names another file (...): it was replaced: '/.../data.npy'";
 
 constexpr const char* format_error_doc =
     "The bytes of a file are wrong: bad magic, a malformed or oversized header, sizes\n"
@@ -122,6 +140,10 @@ void register_errors(nb::module_& m) {
                                                    truncated_error_doc, PyExc_OSError, nullptr);
   if (truncated_error_type == nullptr) throw nb::python_error();
   m.attr("FileTruncatedError") = nb::borrow(truncated_error_type);
+  changed_error_type = PyErr_NewExceptionWithDoc("mmap_array.FileChangedError",
+                                                 changed_error_doc, PyExc_OSError, nullptr);
+  if (changed_error_type == nullptr) throw nb::python_error();
+  m.attr("FileChangedError") = nb::borrow(changed_error_type);
   nb::register_exception_translator(translate);
 }
 
@@ -133,6 +155,16 @@ void raise_truncated(std::string_view operation, nb::handle filename) {
   nb::object exc = nb::steal(PyObject_CallFunction(truncated_error_type, "isO", EFAULT,
                                                    text.c_str(), filename.ptr()));
   if (exc.is_valid()) PyErr_SetObject(truncated_error_type, exc.ptr());
+  throw nb::python_error();
+}
+
+void raise_file_changed(std::string_view operation, nb::handle filename,
+                        std::string_view what_changed) {
+  // As every OSError of the package: "cannot <operation>: <cause>", the file in `filename`.
+  const std::string text = "cannot " + std::string(operation) + ": " + std::string(what_changed);
+  nb::object exc = nb::steal(PyObject_CallFunction(changed_error_type, "isO", ESTALE,
+                                                   text.c_str(), filename.ptr()));
+  if (exc.is_valid()) PyErr_SetObject(changed_error_type, exc.ptr());
   throw nb::python_error();
 }
 

@@ -22,4 +22,8 @@ void register_errors(nanobind::module_& m);
 /// mmap_array.FileTruncatedError (an OSError).
 nanobind::handle file_truncated_error_type();
 
+/// Raises FileChangedError(ESTALE, "cannot <operation>: <what changed>", filename).
+[[noreturn]] void raise_file_changed(std::string_view operation, nanobind::handle filename,
+                                     std::string_view what_changed);
+
 }  // namespace mmap_array::python

@@ -13,6 +13,7 @@
 #include "mmap_array/npz.hpp"
 #include "mmap_array/safetensors.hpp"
 #include "npy_dtype.hpp"
+#include "sharing.hpp"
 
 namespace nb = nanobind;
 
@@ -42,6 +43,7 @@ void add_entry(mapped_arrays& self, array_entry&& entry) {
 
 nb::object wrap(mapped_arrays&& arrays, mapped_file&& file) {
   arrays.base = file.data();
+  arrays.identity = file.identity();
   arrays.owner = make_owner(std::move(file));
   return nb::cast(std::move(arrays), nb::rv_policy::move);
 }
@@ -115,6 +117,7 @@ nb::object open_npz(nb::handle filename, std::string_view mode, std::uint64_t ma
   arrays.path = path.path;
   arrays.format = "npz";
   arrays.mode = how.name;
+  arrays.max_header_size = max_header_size;
   for (const npz_member& member : file.members) {
     array_entry entry;
     entry.name = decode_name(member.name);
@@ -199,8 +202,9 @@ std::string repr(const mapped_arrays& self) {
 }  // namespace
 
 void bind_mapped_arrays(nb::module_& m) {
-  nb::class_<mapped_arrays>(m, "MappedArrays", nb::is_weak_referenceable(), doc::container_class)
-      .def("__getitem__", &get_item, nb::arg("name"), doc::container_getitem)
+  nb::class_<mapped_arrays> cls(m, "MappedArrays", nb::is_weak_referenceable(),
+                                doc::container_class);
+  cls.def("__getitem__", &get_item, nb::arg("name"), doc::container_getitem)
       .def(
           "get",
           [](const mapped_arrays& self, nb::handle name, nb::handle fallback) -> nb::object {
@@ -245,6 +249,7 @@ void bind_mapped_arrays(nb::module_& m) {
       .def_prop_ro("mode", [](const mapped_arrays& self) { return self.mode; }, doc::mode)
       .def_prop_ro("closed", [](const mapped_arrays& self) { return !self.owner.is_valid(); },
                    doc::closed);
+  bind_container_pickling(cls);
 
   m.def("_open_safetensors", &open_safetensors, nb::arg("filename"), nb::arg("mode"),
         nb::arg("dtype_table"), "Map a safetensors file; dtype_table maps its dtype names.");

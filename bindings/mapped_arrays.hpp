@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "array_export.hpp"
+#include "mmap_array/mapped_file.hpp"
 
 namespace mmap_array::python {
 
@@ -36,6 +37,8 @@ struct mapped_arrays {
   std::filesystem::path path;    // as given, for messages
   const char* format = "";       // "safetensors" or "npz"
   const char* mode = "r";
+  file_identity identity;        // of the mapped file when it was mapped; pickles carry it
+  std::uint64_t max_header_size = 0;  // .npz: the cap it was opened with, to reopen alike
 };
 
 /// Binds MappedArrays, _open_safetensors and _open_npz.

@@ -8,6 +8,7 @@
 #include "array_handle.hpp"
 #include "atomic_writer.hpp"
 #include "errors.hpp"
+#include "file_identity.hpp"
 #include "mapped_arrays.hpp"
 #include "mapping_owner.hpp"
 #include "npy_functions.hpp"
@@ -23,6 +24,7 @@ NB_MODULE(_core, m) {
   if (PyArray_ImportNumPyAPI() < 0) throw nb::python_error();
   m.doc() = "Zero-copy memory-mapped arrays (the C++ core of mmap_array).";
   mmap_array::python::register_errors(m);
+  mmap_array::python::bind_file_identity(m);
   mmap_array::python::bind_mapping_owner(m);
   mmap_array::python::bind_array_handle(m);
   mmap_array::python::bind_atomic_writer(m);

@@ -39,7 +39,15 @@ struct file_identity {
   std::uint64_t inode = 0;              ///< st_ino
   std::uint64_t size = 0;               ///< st_size, in bytes
   std::int64_t modified_ns = 0;         ///< st_mtim, nanoseconds since the epoch
+  friend bool operator==(const file_identity&, const file_identity&) = default;
 };
+
+/// The identity of the file at `path` now (stat(2), following symlinks), to compare with a
+/// mapping's `identity()`; throws os_error (ENOENT if there is no such file).
+MMAP_ARRAY_EXPORT file_identity identify_file(const std::filesystem::path& path);
+/// As `identify_file`; on failure sets `ec` and returns an all-zero identity.
+MMAP_ARRAY_EXPORT file_identity identify_file(const std::filesystem::path& path,
+                                              std::error_code& ec) noexcept;
 
 /// A move-only RAII mapping of a byte range of a file.
 ///

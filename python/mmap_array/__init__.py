@@ -18,7 +18,14 @@ Examples
 """
 
 from . import _fault_guard
-from ._core import FileTruncatedError, FormatError, MappedArrays, MemoryMappedArray
+from ._core import (
+    FileChangedError,
+    FileIdentity,
+    FileTruncatedError,
+    FormatError,
+    MappedArrays,
+    MemoryMappedArray,
+)
 from ._formats import create, open, open_npz, save
 from ._safetensors import open_safetensors, save_safetensors
 from ._version import __version__
@@ -27,6 +34,8 @@ from ._writers import write_binary
 _fault_guard.install()
 
 __all__ = [
+    "FileChangedError",
+    "FileIdentity",
     "FileTruncatedError",
     "FormatError",
     "MappedArrays",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import weakref
 
 import numpy as np
@@ -135,13 +134,6 @@ def test_handles_are_weak_referenceable(floats):
     assert ref() is mm
     del mm
     assert ref() is None
-
-
-def test_handles_are_not_picklable_yet(floats):
-    # Pickling by reference (path, dtype, shape...) is a separate feature; until then a
-    # clear TypeError beats pickling the whole file's bytes.
-    with pytest.raises(TypeError):
-        pickle.dumps(mmap_array.MemoryMappedArray(floats[0]))
 
 
 def test_failed_opens_leak_no_descriptor(tmp_path, floats):
