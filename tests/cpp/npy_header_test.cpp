@@ -115,7 +115,7 @@ TEST(NpyHeader, BadMagic) {
 }
 
 TEST(NpyHeader, ShortInputsMatchingTheMagicAreTruncated) {
-  for (std::size_t n : {0, 1, 5, 6, 7, 9}) {
+  for (std::size_t n : {0u, 1u, 5u, 6u, 7u, 9u}) {
     SCOPED_TRACE(n);
     const std::string bytes = std::string("\x93NUMPY\x01\x00\x10\x00", 10).substr(0, n);
     EXPECT_TRUE(contains(header_error(bytes, format_errc::truncated),
