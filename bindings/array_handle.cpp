@@ -71,8 +71,10 @@ nb::object create_raw(nb::handle filename, nb::handle dtype, nb::handle shape) {
                                     nb::str("C")));
 }
 
+// A closed handle is refused; so is one whose file shrank under it, every time.
 const array_handle& require_open(const array_handle& self, std::string_view operation) {
   if (!self.owner.is_valid()) raise_closed(operation, self.filename);
+  if (owner_truncated(self.owner)) raise_truncated(operation, self.filename);
   return self;
 }
 

@@ -1,16 +1,25 @@
 #include "errors.hpp"
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "mmap_array/error.hpp"
+#include "mmap_array/fault_guard.hpp"
 
 namespace nb = nanobind;
 
 namespace mmap_array::python {
 namespace {
 
-PyObject* format_error_type = nullptr;  // mmap_array.FormatError, owned by the module
+PyObject* format_error_type = nullptr;     // mmap_array.FormatError, owned by the module
+PyObject* truncated_error_type = nullptr;  // mmap_array.FileTruncatedError
+
+constexpr const char* truncated_error_doc =
+    "A mapped file shrank under a live mapping (another process truncated it or rewrote\n"
+    "it in place), or a write to a sparse file found the disk full.\n\n"
+    "A subclass of OSError (errno EFAULT, filename set). The vanished pages read as zeros\n"
+    "from then on, writes to them are lost, and every later call on the handle raises it.";
 
 constexpr const char* format_error_doc =
     "The bytes of a file are wrong: bad magic, a malformed or oversized header, sizes\n"
@@ -55,7 +64,8 @@ void set_error(PyObject* type, const char* message) {
 
 // OSError(errno, "cannot <operation>: <cause>", filename): calling OSError itself lets
 // Python pick FileNotFoundError, PermissionError, IsADirectoryError... from the errno.
-void set_os_error(const os_error& e) {
+// `type` overrides the class (FileTruncatedError).
+void set_os_error(const os_error& e, PyObject* type = PyExc_OSError) {
   const std::string text = "cannot " + e.operation() + ": " + e.cause();
   const std::string& path = e.path().native();
   nb::object filename = nb::steal(
@@ -63,7 +73,7 @@ void set_os_error(const os_error& e) {
   nb::object strerror = nb::steal(
       PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace"));
   if (!filename.is_valid() || !strerror.is_valid()) return;
-  nb::object exc = nb::steal(PyObject_CallFunction(PyExc_OSError, "iOO", e.errno_value(),
+  nb::object exc = nb::steal(PyObject_CallFunction(type, "iOO", e.errno_value(),
                                                    strerror.ptr(), filename.ptr()));
   if (!exc.is_valid()) return;
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
@@ -90,6 +100,8 @@ void set_format_error(const format_error& e) {
 void translate(const std::exception_ptr& p, void*) {
   try {
     std::rethrow_exception(p);
+  } catch (const file_truncated_error& e) {
+    set_os_error(e, truncated_error_type);
   } catch (const os_error& e) {
     set_os_error(e);
   } catch (const format_error& e) {
@@ -106,7 +118,22 @@ void register_errors(nb::module_& m) {
                                                 PyExc_ValueError, nullptr);
   if (format_error_type == nullptr) throw nb::python_error();
   m.attr("FormatError") = nb::borrow(format_error_type);
+  truncated_error_type = PyErr_NewExceptionWithDoc("mmap_array.FileTruncatedError",
+                                                   truncated_error_doc, PyExc_OSError, nullptr);
+  if (truncated_error_type == nullptr) throw nb::python_error();
+  m.attr("FileTruncatedError") = nb::borrow(truncated_error_type);
   nb::register_exception_translator(translate);
+}
+
+nb::handle file_truncated_error_type() { return truncated_error_type; }
+
+void raise_truncated(std::string_view operation, nb::handle filename) {
+  const std::string text = "cannot " + std::string(operation) +
+                           ": the file shrank under the mapping; the vanished pages read as zeros";
+  nb::object exc = nb::steal(PyObject_CallFunction(truncated_error_type, "isO", EFAULT,
+                                                   text.c_str(), filename.ptr()));
+  if (exc.is_valid()) PyErr_SetObject(truncated_error_type, exc.ptr());
+  throw nb::python_error();
 }
 
 void raise_closed(std::string_view operation, nb::handle filename) {

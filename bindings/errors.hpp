@@ -16,4 +16,10 @@ void register_errors(nanobind::module_& m);
 /// Raises ValueError("cannot <operation> '<filename>': the mapping is closed").
 [[noreturn]] void raise_closed(std::string_view operation, nanobind::handle filename);
 
+/// Raises FileTruncatedError: `filename`'s file shrank under its mapping.
+[[noreturn]] void raise_truncated(std::string_view operation, nanobind::handle filename);
+
+/// mmap_array.FileTruncatedError (an OSError).
+nanobind::handle file_truncated_error_type();
+
 }  // namespace mmap_array::python

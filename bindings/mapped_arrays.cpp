@@ -154,6 +154,7 @@ const array_entry* find(const mapped_arrays& self, nb::handle name) {
 
 nb::object get_item(const mapped_arrays& self, nb::handle name) {
   if (!self.owner.is_valid()) raise_closed("get an array of", self.filename);
+  if (owner_truncated(self.owner)) raise_truncated("get an array of", self.filename);
   const array_entry* entry = find(self, name);
   if (entry == nullptr) {
     PyErr_SetObject(PyExc_KeyError, name.ptr());

@@ -22,4 +22,6 @@ nb::object make_owner(mapped_file&& file) {
   return nb::cast(mapping_owner{std::move(file)}, nb::rv_policy::move);
 }
 
+bool owner_truncated(nb::handle owner) { return nb::inst_ptr<mapping_owner>(owner)->file.truncated(); }
+
 }  // namespace mmap_array::python

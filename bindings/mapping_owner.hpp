@@ -19,4 +19,7 @@ void bind_mapping_owner(nanobind::module_& m);
 /// Wraps `file` in a new owner object.
 nanobind::object make_owner(mapped_file&& file);
 
+/// True if the fault guard found pages of the owner's mapping gone from the file.
+bool owner_truncated(nanobind::handle owner);
+
 }  // namespace mmap_array::python

@@ -5,12 +5,14 @@
 
 #include "capture_error.hpp"
 #include "file_posix.hpp"
+#include "mmap_array/fault_guard.hpp"
 
 namespace mmap_array {
 
 atomic_writer::atomic_writer(const std::filesystem::path& path, write_options options)
     : path_(path),
       temp_(std::make_unique<detail::temp_file>(detail::temp_file::create_beside(path))),
+      faults_at_start_(absorbed_fault_count()),
       options_(options) {}
 
 atomic_writer::atomic_writer(atomic_writer&& other) noexcept = default;
@@ -45,6 +47,13 @@ void atomic_writer::write(std::span<const std::byte> bytes) {
 
 void atomic_writer::commit() {
   require_active("commit");
+  if (absorbed_fault_count() != faults_at_start_) {
+    abort();
+    throw file_truncated_error("write", path_,
+                               "a mapped file shrank while this one was being written, so its "
+                               "data may hold zeros where that file's bytes were; nothing was "
+                               "replaced");
+  }
   // Preallocation may have reserved more than was written; the file is what was written.
   if (preallocated_ > written_) temp_->truncate(written_);
   std::unique_ptr<detail::temp_file> temp = std::move(temp_);

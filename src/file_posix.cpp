@@ -12,6 +12,8 @@
 #include <string>
 #include <utility>
 
+#include "fault_registry.hpp"
+#include "mmap_array/fault_guard.hpp"
 #include "syscalls.hpp"
 
 namespace mmap_array::detail {
@@ -116,6 +118,16 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
     const std::size_t chunk = std::min(bytes.size(), kMaxChunk);
     const ssize_t n =
         retry_on_eintr([&] { return syscalls().write(fd, bytes.data(), chunk); });
+    if (n < 0 && errno == EFAULT) {
+      // The kernel cannot read the source: if it is one of our mappings, its file shrank.
+      const std::size_t slot = find_mapping(bytes.data());
+      if (slot != no_fault_slot) {
+        mark_mapping_truncated(slot);
+        throw file_truncated_error("write", path,
+                                   "its data comes from a mapping of '" +
+                                       mapping_path(slot).string() + "', which shrank under it");
+      }
+    }
     if (n < 0) throw_os_error(errno, "write", path);
     if (n == 0) throw_os_error(EIO, "write", path, "write(2) made no progress");
     bytes = bytes.subspan(static_cast<std::size_t>(n));

@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "capture_error.hpp"
+#include "fault_registry.hpp"
 #include "checked_math.hpp"
 #include "file_posix.hpp"
 #include "mapping_access.hpp"
+#include "mmap_array/fault_guard.hpp"
 #include "mmap_array/mapped_file.hpp"
 #include "syscalls.hpp"
 
@@ -81,6 +83,7 @@ mapped_file mapping_access::map(int fd, const file_identity& identity,
     file.mapped_length_ = static_cast<std::size_t>(mapped);
     file.data_ = file.base_ + lead;
     file.size_ = static_cast<std::size_t>(length);
+    file.fault_slot_ = register_mapping(base, file.mapped_length_, prot, aligned, path);
   }
   file.open_ = true;
   return file;
@@ -119,6 +122,7 @@ mapped_file::mapped_file(mapped_file&& other) noexcept
       mode_(other.mode_),
       open_(std::exchange(other.open_, false)),
       sync_directory_on_flush_(std::exchange(other.sync_directory_on_flush_, false)),
+      fault_slot_(std::exchange(other.fault_slot_, detail::no_fault_slot)),
       path_(std::move(other.path_)),
       absolute_path_(std::move(other.absolute_path_)),
       identity_(other.identity_) {}
@@ -134,6 +138,7 @@ mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
     mode_ = other.mode_;
     open_ = std::exchange(other.open_, false);
     sync_directory_on_flush_ = std::exchange(other.sync_directory_on_flush_, false);
+    fault_slot_ = std::exchange(other.fault_slot_, detail::no_fault_slot);
     path_ = std::move(other.path_);
     absolute_path_ = std::move(other.absolute_path_);
     identity_ = other.identity_;
@@ -144,6 +149,8 @@ mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
 mapped_file::~mapped_file() { close(); }
 
 void mapped_file::close() noexcept {
+  // Out of the registry first: once unmapped, the range may be reused by anyone.
+  detail::unregister_mapping(std::exchange(fault_slot_, detail::no_fault_slot));
   // munmap can only fail for arguments this object never produces.
   if (base_ != nullptr) detail::syscalls().munmap(base_, mapped_length_);
   base_ = nullptr;
@@ -178,6 +185,8 @@ mapped_file mapped_file::create(const std::filesystem::path& path, std::uint64_t
   return detail::capture_error(ec, [&] { return create(path, file_size, region); });
 }
 
+bool mapped_file::truncated() const noexcept { return detail::mapping_truncated(fault_slot_); }
+
 std::error_code mapped_file::check_view(std::size_t item_size, std::size_t item_align,
                                         bool want_writable) const noexcept {
   if (!open_) return errc::closed;
@@ -189,6 +198,11 @@ std::error_code mapped_file::check_view(std::size_t item_size, std::size_t item_
 
 void mapped_file::flush() {
   if (!open_) throw_error(errc::closed, "flush", path_);
+  if (truncated()) {
+    throw file_truncated_error("flush", path_,
+                               "the file shrank under the mapping; writes to the vanished pages "
+                               "went to zero pages and cannot reach the file");
+  }
   if (mode_ != access_mode::read_write) return;
   if (mapped_length_ > 0 && detail::syscalls().msync(base_, mapped_length_, MS_SYNC) != 0) {
     detail::throw_os_error(errno, "flush", path_, {});

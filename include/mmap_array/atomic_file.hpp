@@ -52,8 +52,10 @@ class MMAP_ARRAY_EXPORT atomic_writer {
   /// Renames the temporary over the target (after fsync if asked); throws os_error, after
   /// which the target is unchanged and the temporary removed, except when only the final
   /// fsync of the directory fails: the target is then already replaced, but the rename may
-  /// not survive a power loss. Calls after commit(), abort() or a failed write throw
-  /// state_error.
+  /// not survive a power loss. Throws file_truncated_error, leaving the target unchanged, if
+  /// the fault guard absorbed a fault since writing began: data copied from a shrinking
+  /// mapping may hold zeros where the file's bytes were. Calls after commit(), abort() or a
+  /// failed write throw state_error.
   void commit();
   /// Drops the temporary without touching the target; never throws.
   void abort() noexcept;
@@ -67,6 +69,7 @@ class MMAP_ARRAY_EXPORT atomic_writer {
   std::unique_ptr<detail::temp_file> temp_;
   std::uint64_t written_ = 0;
   std::uint64_t preallocated_ = 0;
+  std::uint64_t faults_at_start_ = 0;  // the fault guard's count when writing began
   write_options options_;
 };
 

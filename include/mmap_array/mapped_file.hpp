@@ -93,6 +93,9 @@ class MMAP_ARRAY_EXPORT mapped_file {
   const std::filesystem::path& path() const noexcept { return path_; }
   /// The file's identity at the time it was mapped.
   const file_identity& identity() const noexcept { return identity_; }
+  /// True once the fault guard found pages of this mapping gone from the file (they now read
+  /// as zeros; see fault_guard.hpp).
+  bool truncated() const noexcept;
 
   /// A typed view of the whole range; throws layout_error if the size is not a multiple
   /// of sizeof(T), the data is misaligned for T, or T is not const and the mapping is
@@ -148,6 +151,7 @@ class MMAP_ARRAY_EXPORT mapped_file {
   access_mode mode_ = access_mode::read_only;
   bool open_ = false;
   bool sync_directory_on_flush_ = false;  // set by create(): the new name must reach the disk
+  std::size_t fault_slot_ = static_cast<std::size_t>(-1);  // in the fault guard's registry
   std::filesystem::path path_;
   std::filesystem::path absolute_path_;  // for flush's reopen, immune to later chdir
   file_identity identity_;

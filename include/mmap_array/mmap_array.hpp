@@ -4,6 +4,7 @@
 
 #include "mmap_array/atomic_file.hpp"
 #include "mmap_array/error.hpp"
+#include "mmap_array/fault_guard.hpp"
 #include "mmap_array/format.hpp"
 #include "mmap_array/mapped_file.hpp"
 #include "mmap_array/npy.hpp"

@@ -17,13 +17,17 @@ Examples
 1000
 """
 
-from ._core import FormatError, MappedArrays, MemoryMappedArray
+from . import _fault_guard
+from ._core import FileTruncatedError, FormatError, MappedArrays, MemoryMappedArray
 from ._formats import create, open, open_npz, save
 from ._safetensors import open_safetensors, save_safetensors
 from ._version import __version__
 from ._writers import write_binary
 
+_fault_guard.install()
+
 __all__ = [
+    "FileTruncatedError",
     "FormatError",
     "MappedArrays",
     "MemoryMappedArray",

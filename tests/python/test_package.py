@@ -19,7 +19,7 @@ def test_version_comes_from_the_version_file():
 
 def test_public_names():
     assert set(mmap_array.__all__) == {
-        "FormatError", "MappedArrays", "MemoryMappedArray", "__version__", "create", "open", "open_npz",
+        "FileTruncatedError", "FormatError", "MappedArrays", "MemoryMappedArray", "__version__", "create", "open", "open_npz",
         "open_safetensors", "save", "save_safetensors", "write_binary",
     }
     assert issubclass(mmap_array.FormatError, ValueError)
