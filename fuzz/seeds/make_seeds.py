@@ -38,6 +38,13 @@ def npy_seeds(out: pathlib.Path) -> None:
     (out / "python2_header.npy").write_bytes(
         npy_file("{'descr': u'<f8', 'fortran_order': False, 'shape': (2L, 3L), }", 1, bytes(48))
     )
+    # ... but only in versions 1.0 and 2.0: a 3.0 header is refused for its L.
+    (out / "long_suffix_v2.npy").write_bytes(
+        npy_file("{'descr': [('a', '<i2', (2L,))], 'fortran_order': True, 'shape': (1L,), }", 2, bytes(4))
+    )
+    (out / "long_suffix_v3.npy").write_bytes(
+        npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (2L,), }", 3, bytes(16))
+    )
     (out / "escaped_names_v3.npy").write_bytes(
         npy_file("{'descr': [('\\u03c0\\x41\\101', '<f4'), ('\u00e9', 'S2')], "
                  "'fortran_order': True, 'shape': (1,), }", 3, bytes(6))
