@@ -5,6 +5,8 @@
 #   2. fuzzes it for FUZZ_SECONDS seconds (default 60) with leak detection on, starting from
 #      the corpus in build/fuzz/corpus/<target> (kept between runs, never committed), seeded
 #      from the real files of tests/data and the hand-made seeds of fuzz/seeds/<target>.
+#      FUZZ_SECONDS=0 runs every input of that corpus once and does not fuzz (libFuzzer's
+#      own -max_total_time=0 would mean "forever").
 # Any crash, leak, timeout, out-of-memory or sanitizer report fails the run (non-zero
 # status), after every target has run; the input that caused it is saved under
 # build/fuzz/artifacts/<target>/ and its path printed with the command that replays it.
@@ -12,6 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+if ! [[ $FUZZ_SECONDS =~ ^[0-9]+$ ]]; then
+  echo "error: FUZZ_SECONDS must be a whole number of seconds, not '$FUZZ_SECONDS'" >&2
+  exit 2
+fi
 CXX_CLANG=${FUZZ_CXX:-clang++}
 JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD=build/fuzz
@@ -52,7 +58,13 @@ for entry in "${TARGETS[@]}"; do
     echo "all $(ls -A "$regressions" | wc -l) pass"
   fi
 
-  step "$target: fuzz for ${FUZZ_SECONDS}s"
+  if [ "$FUZZ_SECONDS" -eq 0 ]; then
+    step "$target: run the corpus once (FUZZ_SECONDS=0)"
+    limit=(-runs=0)
+  else
+    step "$target: fuzz for ${FUZZ_SECONDS}s"
+    limit=(-max_total_time="$FUZZ_SECONDS")
+  fi
   # Seeds are copied, not linked, so the corpus directory can be deleted freely; -n keeps
   # what earlier runs found.
   for seeds in "$samples" "fuzz/seeds/$target" "$regressions"; do
@@ -60,7 +72,7 @@ for entry in "${TARGETS[@]}"; do
     find "$seeds" -maxdepth 1 -type f ! -name '*.md' ! -name '*.py' -exec cp -n {} "$corpus"/ \;
   done
   status=0
-  "$binary" "$corpus" -dict="fuzz/$target.dict" -max_total_time="$FUZZ_SECONDS" \
+  "$binary" "$corpus" -dict="fuzz/$target.dict" "${limit[@]}" \
     -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1 || status=$?
   grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
@@ -81,4 +93,8 @@ if [ ${#failed[@]} -ne 0 ]; then
   echo "fuzzing found problems in: ${failed[*]}" >&2
   exit 1
 fi
-echo "fuzzing: no findings (${#TARGETS[@]} targets, ${FUZZ_SECONDS}s each)"
+if [ "$FUZZ_SECONDS" -eq 0 ]; then
+  echo "fuzzing: no findings (${#TARGETS[@]} targets, their corpus run once)"
+else
+  echo "fuzzing: no findings (${#TARGETS[@]} targets, ${FUZZ_SECONDS}s each)"
+fi
