@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Runs every test of mmap_array on this machine, setting up what it needs:
-#   1. system packages the C++ suite needs (GoogleTest), from the distribution;
+#   1. system packages the tests need (GoogleTest, clang with its sanitizer and libFuzzer
+#      runtimes), from the distribution;
 #   2. the package itself, built and installed from this checkout with its test extras;
 #   3. the C++ suite (GoogleTest via ctest, including a consumer of the installed
 #      CMake package);
-#   4. the Python suite (pytest, against the installed package).
+#   4. the Python suite (pytest, against the installed package; property-based tests
+#      included);
+#   5. the C++ suite again under AddressSanitizer and UndefinedBehaviorSanitizer
+#      (scripts/sanitize.sh);
+#   6. the parsers' libFuzzer targets, FUZZ_SECONDS (default 60) each, after replaying the
+#      reproducers of past findings (scripts/fuzz.sh; FUZZ_SECONDS=0 only replays).
 # Any failure stops the run with a non-zero status. Extra arguments go to pytest.
+# On 2 cores the whole run takes about a quarter of an hour, a third of it fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-$(command -v python || command -v python3)}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "system prerequisites"
 scripts/install-prerequisites.sh
@@ -30,3 +37,11 @@ step "Python tests (pytest)"
 # The sources live in python/, which is not on sys.path: the tests import the
 # installed package, exactly as a user would.
 "$PYTHON" -m pytest "$@"
+
+step "C++ tests under ASan and UBSan (scripts/sanitize.sh)"
+scripts/sanitize.sh
+
+step "fuzzing (scripts/fuzz.sh, ${FUZZ_SECONDS:-60}s a target)"
+scripts/fuzz.sh
+
+step "all tests passed"

@@ -264,11 +264,12 @@ npy_header parse_npy_header(std::span<const std::byte> bytes, const std::filesys
   }
   const std::string_view text = detail::as_text(bytes).substr(
       preamble.size, static_cast<std::size_t>(preamble.header_length));
+  // Versions 1.0 and 2.0 may come from Python 2: latin-1, and longs with an L.
+  const bool python2_era = preamble.major_version < 3;
   const py_value dict = detail::parse_py_literal(
-      text,
-      preamble.major_version == 3 ? detail::literal_encoding::utf8
-                                  : detail::literal_encoding::latin1,
-      path, "header", preamble.size);
+      text, python2_era ? detail::literal_encoding::latin1 : detail::literal_encoding::utf8,
+      path, "header", preamble.size,
+      python2_era ? detail::long_suffix::accepted : detail::long_suffix::refused);
   if (dict.type != py_value::kind::dict) {
     fail(format_errc::bad_value, path, "the header is " + detail::describe(dict) + ", not a dict");
   }

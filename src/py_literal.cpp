@@ -32,8 +32,13 @@ std::string hex_byte(unsigned char byte) {
 class parser {
  public:
   parser(std::string_view text, literal_encoding encoding, const std::filesystem::path& path,
-         std::string_view what, std::uint64_t base_offset)
-      : text_(text), encoding_(encoding), path_(path), what_(what), base_(base_offset) {}
+         std::string_view what, std::uint64_t base_offset, long_suffix longs)
+      : text_(text),
+        encoding_(encoding),
+        path_(path),
+        what_(what),
+        base_(base_offset),
+        longs_(longs) {}
 
   py_value parse_all() {
     skip_space();
@@ -188,7 +193,13 @@ class parser {
         value.text.find_first_not_of('0') != std::string::npos) {
       fail_at(start, "integer " + value.text + " has a leading zero");
     }
-    if (at('L') || at('l')) ++pos_;
+    if (at('l')) fail_at(pos_, "a lower-case long suffix 'l', which NumPy never wrote");
+    if (at('L')) {
+      if (longs_ != long_suffix::accepted) {
+        fail_at(pos_, "a Python 2 long suffix 'L', which is read in .npy 1.0 and 2.0 headers only");
+      }
+      ++pos_;
+    }
     return value;
   }
 
@@ -313,6 +324,7 @@ class parser {
   const std::filesystem::path& path_;
   std::string_view what_;
   std::uint64_t base_;
+  long_suffix longs_;
   std::size_t pos_ = 0;
 };
 
@@ -320,8 +332,8 @@ class parser {
 
 py_value parse_py_literal(std::string_view text, literal_encoding encoding,
                           const std::filesystem::path& path, std::string_view what,
-                          std::uint64_t base_offset) {
-  return parser(text, encoding, path, what, base_offset).parse_all();
+                          std::uint64_t base_offset, long_suffix longs) {
+  return parser(text, encoding, path, what, base_offset, longs).parse_all();
 }
 
 bool to_uint64(const py_value& value, std::uint64_t& out) noexcept {

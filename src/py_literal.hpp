@@ -5,9 +5,11 @@
 // what it found.
 //
 // Accepted beyond what NumPy writes today, because old NumPy wrote it:
-// a u or U prefix on str literals (Python 2), and an L or l suffix on
-// integers (Python 2 longs, which old headers wrote for large dims; accepted
-// anywhere, not only in version 1.0 headers, as NumPy's own reader does).
+// a u or U prefix on str literals (Python 2, and valid Python 3), and, where
+// the caller asks for it (long_suffix::accepted), an L suffix on integers
+// (Python 2 longs, which old headers wrote for large dims). NumPy's reader
+// strips that L from version 1.0 and 2.0 headers only, since Python 2 never
+// wrote a 3.0 one, and never reads a lower-case l, so neither does this.
 // Also accepted, as Python reads them: a minus sign on integers (so a
 // negative dimension is reported as a bad value, not as a syntax error), a
 // parenthesised value without a comma (it is that value, not a tuple), and
@@ -49,12 +51,17 @@ struct py_value {
   std::vector<py_value> items;  ///< tuple, list: the elements; dict: key, value, key, value...
 };
 
+/// Whether an integer may carry Python 2's long suffix L: NumPy reads it in .npy 1.0 and 2.0
+/// headers, which Python 2 could have written, and nowhere else.
+enum class long_suffix { refused, accepted };
+
 /// Parses `text`, which must hold exactly one value (whitespace around it allowed). `what`
 /// ("header", "descr") and `base_offset` (added to every offset reported) place errors in
 /// the file; `path` names it. Throws format_error(bad_syntax).
 py_value parse_py_literal(std::string_view text, literal_encoding encoding,
                           const std::filesystem::path& path, std::string_view what,
-                          std::uint64_t base_offset = 0);
+                          std::uint64_t base_offset = 0,
+                          long_suffix longs = long_suffix::refused);
 
 /// The value of a non-negative integer; false if `value` is not an integer, is negative
 /// (other than -0) or does not fit 64 bits.

@@ -17,6 +17,7 @@ from ._core import (
     MemoryMappedArray,
     _create_npy,
     _create_raw,
+    _detect_format,
     _npy_header,
     _open_npy,
     _open_npz,
@@ -109,11 +110,21 @@ def open(
     try:
         handle = _open_npy(path, mode, max_header_size)
     except FormatError as error:
-        if format == "auto" and error.reason == "bad_magic":
+        if format == "auto" and _not_npy(error, path):
             return _open_raw(path, mode, dtype, shape, offset, order)
         raise
     _refuse_layout_for_npy(path, dtype, shape, offset, order)
     return handle
+
+
+def _not_npy(error: FormatError, path: PathLike) -> bool:
+    """True if the file the .npy reader refused is not recognised as .npy at all.
+
+    The reader calls a file that is a prefix of the magic (the empty file too) a truncated
+    .npy file; recognition, as in ``_detect_format`` (the CLI, ``info``), needs the whole
+    6-byte magic, so such a short file is raw.
+    """
+    return error.reason == "bad_magic" or (error.reason == "truncated" and _detect_format(path) != "npy")
 
 
 def _open_raw(path: PathLike, mode: str, dtype: Any, shape: Any, offset: int, order: str | None) -> MemoryMappedArray:

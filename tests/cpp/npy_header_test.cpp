@@ -104,6 +104,19 @@ TEST(NpyHeader, Python2Headers) {
   EXPECT_EQ(h.dtype.fields.at(0).name, "a");
 }
 
+TEST(NpyHeader, LongSuffixOnlyInVersionsPython2CouldHaveWritten) {
+  // As NumPy reads them: an L after a number in 1.0 and 2.0 headers, never in 3.0 ones
+  // (Python 3 only), never a lower-case l. Found by the property-based tests, which check
+  // that whatever opens, NumPy reads the same way.
+  const std::string text = "{'descr': [('a', '<i2', (2L,))], 'fortran_order': False, 'shape': (3L,), }\n";
+  EXPECT_EQ(parse(npy_prefix(text, 1)).shape, shape_t({3}));
+  EXPECT_EQ(parse(npy_prefix(text, 2)).dtype.fields.at(0).shape, shape_t({2}));
+  EXPECT_TRUE(contains(header_error(npy_prefix(text, 3), format_errc::bad_syntax),
+                       "Python 2 long suffix"));
+  const std::string lower = "{'descr': '<f8', 'fortran_order': False, 'shape': (3l,), }\n";
+  EXPECT_TRUE(contains(header_error(npy_prefix(lower, 1), format_errc::bad_syntax), "lower-case"));
+}
+
 TEST(NpyHeader, BadMagic) {
   std::string bytes = npy_prefix(dict("'<f8'", "False", "(3,)"));
   bytes[5] = 'X';
@@ -115,7 +128,7 @@ TEST(NpyHeader, BadMagic) {
 }
 
 TEST(NpyHeader, ShortInputsMatchingTheMagicAreTruncated) {
-  for (std::size_t n : {0, 1, 5, 6, 7, 9}) {
+  for (std::size_t n : {0u, 1u, 5u, 6u, 7u, 9u}) {
     SCOPED_TRACE(n);
     const std::string bytes = std::string("\x93NUMPY\x01\x00\x10\x00", 10).substr(0, n);
     EXPECT_TRUE(contains(header_error(bytes, format_errc::truncated),

@@ -301,8 +301,8 @@ void expect_well_formed(const std::filesystem::path& path, std::uint64_t data_si
   EXPECT_EQ(bytes[7], '\0');
   std::size_t offset = 0;
   if (bytes[6] == 1) {
-    offset = 10 + (static_cast<unsigned char>(bytes[8]) |
-                   static_cast<unsigned char>(bytes[9]) << 8);
+    offset = 10 + (std::size_t{static_cast<unsigned char>(bytes[8])} |
+                   std::size_t{static_cast<unsigned char>(bytes[9])} << 8);
   } else {
     ASSERT_TRUE(bytes[6] == 2 || bytes[6] == 3);
     std::uint32_t length = 0;

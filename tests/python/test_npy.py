@@ -189,6 +189,31 @@ def test_open_auto_needs_dtype_for_raw_files(tmp_path):
     assert mm.format == "raw" and mm.get_array().tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
+@pytest.mark.parametrize("content", [b"", b"\x93", b"\x93NUMP"], ids=["empty", "1-byte", "5-bytes"])
+def test_open_auto_maps_files_shorter_than_the_magic_as_raw(tmp_path, content):
+    # Found by test_properties: save(format="raw") of an empty array wrote a file that
+    # open(path, dtype=...) refused as a truncated .npy file, while detect_format (the CLI,
+    # info) calls it raw. Too short for the 6-byte magic, a file is not recognised as .npy.
+    path = tmp_path / "short.bin"
+    mmap_array.save(path, np.frombuffer(content, np.uint8), format="raw")
+    mm = mmap_array.open(path, dtype="u1")
+    assert mm.format == "raw" and mm.get_array().tobytes() == content
+    with pytest.raises(ValueError, match="raw file .* needs dtype"):
+        mmap_array.open(path)
+    with pytest.raises(mmap_array.FormatError) as info:  # asked for .npy, it is a cut one
+        mmap_array.open(path, format="npy")
+    assert info.value.reason == "truncated"
+
+
+def test_open_auto_still_reports_a_truncated_npy_file(tmp_path):
+    path = tmp_path / "cut.npy"
+    np.save(path, np.arange(4.0))
+    path.write_bytes(path.read_bytes()[:9])  # the magic, the version, half the length
+    with pytest.raises(mmap_array.FormatError) as info:
+        mmap_array.open(path, dtype="f8")
+    assert info.value.reason == "truncated"
+
+
 def test_open_refuses_layout_arguments_for_npy_files(tmp_path):
     np.save(tmp_path / "a.npy", np.arange(4.0))
     for kwargs in ({"dtype": "f8"}, {"shape": 4}, {"offset": 128}, {"order": "F"}):

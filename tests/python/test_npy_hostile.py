@@ -55,6 +55,10 @@ CASES = {
     "shape-list": (npy("{'descr': '<f8', 'fortran_order': False, 'shape': [2]}"), "bad_value"),
     "shape-str": (npy("{'descr': '<f8', 'fortran_order': False, 'shape': '2'}"), "bad_value"),
     "descr-int": (npy("{'descr': 8, 'fortran_order': False, 'shape': (2,)}"), "bad_dtype"),
+    # found by the property-based tests: NumPy reads an L after a number in 1.0 and 2.0
+    # headers only, and never a lower-case l
+    "long-suffix-in-v3": (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2L,), }", version=(3, 0)), "bad_syntax"),
+    "lower-case-long-suffix": (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2l,), }"), "bad_syntax"),
     "dim-over-u64": (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551616,)}"), "bad_value"),
     # the dtype
     "object": (npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,)}"), "object_dtype"),
@@ -113,7 +117,10 @@ def test_trailing_bytes_after_the_data_are_allowed_as_numpy_allows_them(tmp_path
     assert np.load(path).tolist() == [1.5, 2.5]
 
 
-def test_python2_long_suffix_is_read(tmp_path):
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_python2_long_suffix_is_read(tmp_path, version):
     path = tmp_path / "py2.npy"
-    path.write_bytes(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2L,), }"))
+    path.write_bytes(npy("{'descr': [('a', '<f4', (1L,))], 'fortran_order': False, 'shape': (2L,), }", version=version))
     assert mmap_array.open(path).shape == (2,)
+    with pytest.warns(UserWarning, match="Python 2"):  # NumPy reads it too, and says so
+        assert np.load(path).shape == (2,)
