@@ -110,6 +110,8 @@ void read_smaps(std::string_view text, std::uint64_t begin, std::uint64_t end,
       all_advised = all_advised && flags.find(" hg ") != std::string::npos;
       continue;
     }
+    // The page sizes of a VMA are not amounts: summed over VMAs they would mean nothing.
+    if (name == "KernelPageSize" || name == "MMUPageSize") continue;
     std::uint64_t kilobytes = 0;
     if (value.size() > 3 && value.substr(value.size() - 3) == " kB" &&
         parse_number(trim(value.substr(0, value.size() - 3)), kilobytes)) {

@@ -123,7 +123,7 @@ struct page_report {
   std::size_t vmas = 0;
   /// Every kB counter /proc/self/smaps shows for the mapping (Size, Rss, Pss, Shared_Clean,
   /// Private_Dirty, AnonHugePages, FilePmdMapped...), summed over its VMAs, in bytes, in the
-  /// order smaps lists them.
+  /// order smaps lists them; not KernelPageSize and MMUPageSize, which are not amounts.
   std::vector<std::pair<std::string, std::uint64_t>> smaps{};
 };
 
