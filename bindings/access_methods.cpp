@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -259,10 +260,12 @@ nb::dict owner_page_info(nb::handle owner_handle, nb::handle filename) {
 
 // --- take ----------------------------------------------------------------------------------
 
-// np.asarray(indices) as int64 values (copied, so no other thread can change them during the
-// gather) and the index array's shape.
+// np.asarray(indices) as a C-contiguous int64 array (the caller's own when it is one: the core
+// checks each index again where it uses it, so another thread changing it cannot send the copy
+// outside the array) and its shape.
 struct index_list {
-  std::vector<std::int64_t> values;
+  nb::object array;                    // keeps `values` alive
+  std::span<const std::int64_t> values;
   std::vector<npy_intp> shape;
 };
 
@@ -286,26 +289,31 @@ index_list to_indices(nb::handle indices, const error_context& context, std::siz
                 "indices must be integers, not " +
                     nb::cast<std::string>(nb::str(reinterpret_cast<PyObject*>(PyArray_DESCR(a)))));
   }
-  const int type = kind == 'u' ? NPY_UINT64 : NPY_INT64;
-  nb::object native = nb::steal(PyArray_FromAny(
-      array.ptr(), PyArray_DescrFromType(type), 0, 0, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED,
-      nullptr));
-  if (!native.is_valid()) throw nb::python_error();
-  const void* data = PyArray_DATA(reinterpret_cast<PyArrayObject*>(native.ptr()));
-  result.values.resize(static_cast<std::size_t>(count));
-  if (type == NPY_INT64) {
-    std::memcpy(result.values.data(), data, result.values.size() * sizeof(std::int64_t));
-    return result;
-  }
-  const auto* unsigned_values = static_cast<const std::uint64_t*>(data);
-  for (std::size_t i = 0; i < result.values.size(); ++i) {
-    if (unsigned_values[i] > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      raise_error(PyExc_IndexError, context,
-                  "index " + std::to_string(unsigned_values[i]) + " is out of bounds for axis " +
-                      std::to_string(axis) + " with size " + std::to_string(size));
+  if (kind == 'u' && PyArray_ITEMSIZE(a) == 8) {
+    // uint64 values past 2**63 - 1 would turn negative as int64, and count from the end.
+    nb::object wide = nb::steal(PyArray_FromAny(array.ptr(), PyArray_DescrFromType(NPY_UINT64), 0,
+                                                0, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED,
+                                                nullptr));
+    if (!wide.is_valid()) throw nb::python_error();
+    const auto* values =
+        static_cast<const std::uint64_t*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(wide.ptr())));
+    for (npy_intp i = 0; i < count; ++i) {
+      if (values[i] > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        raise_error(PyExc_IndexError, context,
+                    "index " + std::to_string(values[i]) + " is out of bounds for axis " +
+                        std::to_string(axis) + " with size " + std::to_string(size));
+      }
     }
-    result.values[i] = static_cast<std::int64_t>(unsigned_values[i]);
   }
+  // Every other integer type converts to int64 exactly.
+  result.array = nb::steal(PyArray_FromAny(array.ptr(), PyArray_DescrFromType(NPY_INT64), 0, 0,
+                                           NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED |
+                                               NPY_ARRAY_FORCECAST,
+                                           nullptr));
+  if (!result.array.is_valid()) throw nb::python_error();
+  result.values = {static_cast<const std::int64_t*>(
+                       PyArray_DATA(reinterpret_cast<PyArrayObject*>(result.array.ptr()))),
+                   static_cast<std::size_t>(count)};
   return result;
 }
 

@@ -16,8 +16,10 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,7 +38,7 @@ constexpr const char* kOperation = "take rows of";
 
 // Bytes of output one thread claims at a time, and the most rows it hints at once.
 constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
-constexpr std::size_t kMaxBatchRows = 1024;
+constexpr std::size_t kMaxBatchRows = 16384;
 // Output bytes per thread below which another thread costs more than it saves.
 constexpr std::size_t kBytesPerThread = std::size_t{8} << 20;
 // Largest single WILLNEED request (Linux caps each; see access_posix.cpp).
@@ -121,6 +123,98 @@ void copy_row(const std::byte* source, std::byte* destination, const row_shape& 
   }
 }
 
+// The first source byte of each output row in turn, from row `unit` on: one division where it
+// starts and one per outer position, none per row (a division per row cost more than copying
+// an 8-byte row). Indices were checked before, but the caller's buffer is read again here, so
+// each one is checked again (a predictable branch): an index another thread changed since is
+// not followed outside the array but read as row 0 and reported through `changed`.
+class source_cursor {
+ public:
+  source_cursor(const std::byte* base, const row_layout& layout,
+                std::span<const std::int64_t> indices, std::size_t unit, bool& changed)
+      : base_(base), layout_(&layout), indices_(indices), count_(layout.axis.count),
+        stride_(layout.axis.stride), outer_(unit / indices.size()), row_(unit % indices.size()),
+        outer_base_(base + outer_offset(outer_)), changed_(&changed) {}
+
+  const std::byte* operator*() const noexcept {
+    const std::int64_t index = indices_[row_];
+    // A negative index past -count wraps to a huge value, so one comparison catches both ends.
+    std::size_t row = index < 0 ? count_ + static_cast<std::size_t>(index)
+                                : static_cast<std::size_t>(index);
+    if (row >= count_) {
+      *changed_ = true;
+      row = 0;
+    }
+    return outer_base_ + row * stride_;
+  }
+
+  void advance() noexcept {
+    if (++row_ < indices_.size()) return;
+    row_ = 0;
+    outer_base_ = base_ + outer_offset(++outer_);
+  }
+
+ private:
+  std::size_t outer_offset(std::size_t o) const noexcept {
+    std::size_t at = 0;
+    for (std::size_t d = layout_->outer.size(); d-- > 0;) {
+      at += (o % layout_->outer[d].count) * layout_->outer[d].stride;
+      o /= layout_->outer[d].count;
+    }
+    return at;
+  }
+
+  const std::byte* base_;
+  const row_layout* layout_;
+  std::span<const std::int64_t> indices_;
+  std::size_t count_;
+  std::size_t stride_;
+  std::size_t outer_;
+  std::size_t row_;
+  const std::byte* outer_base_;
+  bool* changed_;
+};
+
+// Copies `count` contiguous rows of `Run` bytes: a constant size lets memcpy become one move.
+// Rows this small are read at random addresses, so each copy waits on a cache miss; prefetching
+// the row kLookahead positions ahead keeps that many misses in flight.
+constexpr std::size_t kLookahead = 16;
+
+template <std::size_t Run>
+void copy_runs(source_cursor cursor, std::size_t count, std::byte* destination) noexcept {
+  source_cursor ahead = cursor;
+  for (std::size_t i = 0; i < std::min(count, kLookahead); ++i) ahead.advance();
+  for (std::size_t i = 0; i < count; ++i, cursor.advance()) {
+    if (i + kLookahead < count) {
+      __builtin_prefetch(*ahead);
+      ahead.advance();
+    }
+    std::memcpy(destination + i * Run, *cursor, Run);
+  }
+}
+
+// Copies `count` rows, starting at `cursor`, to consecutive rows of `destination`.
+void copy_batch(source_cursor cursor, std::size_t count, std::byte* destination,
+                const row_shape& shape) {
+  if (!shape.loops.empty()) {
+    for (std::size_t i = 0; i < count; ++i, cursor.advance()) {
+      copy_row(*cursor, destination + i * shape.bytes, shape);
+    }
+    return;
+  }
+  switch (shape.run) {
+    case 1: return copy_runs<1>(cursor, count, destination);
+    case 2: return copy_runs<2>(cursor, count, destination);
+    case 4: return copy_runs<4>(cursor, count, destination);
+    case 8: return copy_runs<8>(cursor, count, destination);
+    case 16: return copy_runs<16>(cursor, count, destination);
+    default:
+      for (std::size_t i = 0; i < count; ++i, cursor.advance()) {
+        std::memcpy(destination + i * shape.run, *cursor, shape.run);
+      }
+  }
+}
+
 // Queues reads of the pages holding bytes [begin, begin + length) without waiting. A hint that
 // fails changes nothing: the copy that follows faults the pages in itself.
 void hint(const std::byte* begin, std::size_t length) noexcept {
@@ -145,13 +239,11 @@ bool resident(const std::byte* byte) noexcept {
          (flag & 1u) != 0;
 }
 
-// Checks every index against the axis and makes it non-negative, before anything is copied.
-std::vector<std::size_t> checked_rows(const mapped_file& file, const row_layout& layout,
-                                      std::span<const std::int64_t> indices) {
-  std::vector<std::size_t> rows(indices.size());
+// Checks every index against the axis before anything is copied.
+void check_indices(const mapped_file& file, const row_layout& layout,
+                   std::span<const std::int64_t> indices) {
   const auto count = static_cast<std::uint64_t>(layout.axis.count);
-  for (std::size_t i = 0; i < indices.size(); ++i) {
-    const std::int64_t index = indices[i];
+  for (const std::int64_t index : indices) {
     const std::uint64_t magnitude =
         index < 0 ? static_cast<std::uint64_t>(-(index + 1)) + 1 : static_cast<std::uint64_t>(index);
     if ((index < 0 && magnitude > count) || (index >= 0 && magnitude >= count)) {
@@ -160,9 +252,7 @@ std::vector<std::size_t> checked_rows(const mapped_file& file, const row_layout&
                        std::to_string(layout.axis_number) + " with size " +
                        std::to_string(layout.axis.count));
     }
-    rows[i] = static_cast<std::size_t>(index < 0 ? count - magnitude : magnitude);
   }
-  return rows;
 }
 
 // Checks that every byte the layout can address lies inside the mapping.
@@ -196,8 +286,8 @@ void take_rows(const mapped_file& file, const row_layout& layout,
                take_options options) {
   if (!file.is_open()) throw_error(errc::closed, kOperation, file.path());
   check_layout(file, layout);
-  const std::vector<std::size_t> rows = checked_rows(file, layout, indices);
-  const std::size_t total = output_size(layout, rows.size(), file.path());
+  check_indices(file, layout, indices);
+  const std::size_t total = output_size(layout, indices.size(), file.path());
   if (destination.size() != total) {
     throw_layout(errc::shape_mismatch, file.path(),
                  "the destination holds " + std::to_string(destination.size()) +
@@ -218,7 +308,7 @@ void take_rows(const mapped_file& file, const row_layout& layout,
   const row_shape shape = shape_of_row(layout);
   std::size_t outer_count = 1;
   for (const strided_dim& dim : layout.outer) outer_count *= dim.count;  // <= total: no overflow
-  const std::size_t units = outer_count * rows.size();  // rows of output, each shape.bytes long
+  const std::size_t units = outer_count * indices.size();  // output rows, shape.bytes each
   const std::size_t batch = std::clamp<std::size_t>(kBatchBytes / shape.bytes, 1, kMaxBatchRows);
   const std::size_t batches = (units + batch - 1) / batch;
   // A hint covers the row's whole extent: worth it only where that is mostly the row's bytes.
@@ -229,30 +319,26 @@ void take_rows(const mapped_file& file, const row_layout& layout,
   }
   const std::byte* base = file.data() + layout.offset;
 
-  auto source_of = [&](std::size_t unit) {
-    std::size_t o = unit / rows.size();
-    std::size_t at = rows[unit % rows.size()] * layout.axis.stride;
-    for (std::size_t d = layout.outer.size(); d-- > 0;) {
-      at += (o % layout.outer[d].count) * layout.outer[d].stride;
-      o /= layout.outer[d].count;
-    }
-    return base + at;
-  };
+  std::atomic<bool> indices_changed{false};
   detail::run_chunks(batches, threads, [&](std::size_t b) {
     const std::size_t first = b * batch;
     const std::size_t last = std::min(units, first + batch);
+    bool changed = false;
     // A few probes tell a batch already in memory, which needs no hints, from one that does.
     bool cold = false;
     if (hints) {
       const std::size_t step = std::max<std::size_t>(1, (last - first) / kProbes);
-      for (std::size_t u = first; u < last && !cold; u += step) cold = !resident(source_of(u));
+      for (std::size_t u = first; u < last && !cold; u += step) {
+        cold = !resident(*source_cursor(base, layout, indices, u, changed));
+      }
     }
     if (cold) {
       // Adjacent or repeated rows share pages: one hint for each run of them.
       const std::byte* pending = nullptr;
       const std::byte* pending_end = nullptr;
-      for (std::size_t u = first; u < last; ++u) {
-        const std::byte* row = source_of(u);
+      source_cursor cursor(base, layout, indices, first, changed);
+      for (std::size_t u = first; u < last; ++u, cursor.advance()) {
+        const std::byte* row = *cursor;
         if (pending != nullptr && row >= pending && row <= pending_end) {
           pending_end = std::max(pending_end, row + shape.extent);
           continue;
@@ -263,10 +349,15 @@ void take_rows(const mapped_file& file, const row_layout& layout,
       }
       if (pending != nullptr) hint(pending, static_cast<std::size_t>(pending_end - pending));
     }
-    for (std::size_t u = first; u < last; ++u) {
-      copy_row(source_of(u), destination.data() + u * shape.bytes, shape);
-    }
+    copy_batch(source_cursor(base, layout, indices, first, changed), last - first,
+               destination.data() + first * shape.bytes, shape);
+    if (changed) indices_changed.store(true, std::memory_order_relaxed);
   });
+  if (indices_changed.load(std::memory_order_relaxed)) {
+    throw_layout(errc::index_out_of_range, file.path(),
+                 "indices changed during the gather (another thread wrote to them) and left "
+                 "the axis' " + std::to_string(layout.axis.count) + " rows");
+  }
   if (file.truncated()) {
     throw file_truncated_error(kOperation, file.path(),
                                "pages of the file vanished under the mapping during the copy; "
