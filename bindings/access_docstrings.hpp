@@ -73,18 +73,19 @@ Examples
 
 inline constexpr const char* populate = R"doc(Read the array (or rows ``start:stop``) into memory now, in parallel.
 
-Faults every page in (``MADV_POPULATE_READ`` in 8 MiB chunks spread over
-``threads`` threads; on Linux before 5.14, by reading one byte of each
-page), with the GIL released, and returns when all are mapped: later
-accesses take no page fault.
+Faults every page in (``MADV_POPULATE_READ``; on Linux before 5.14, by
+reading one byte of each page), with the GIL released, and returns when all
+are mapped: later accesses take no page fault. Each of ``threads`` threads
+reads one contiguous part from start to end, a sequential stream the
+kernel's read-ahead serves well.
 
 Parameters
 ----------
 start, stop : int, optional
     A range of rows along axis 0 (as in :meth:`advise`); default: all.
 threads : int, optional
-    Threads to use, 1 to 1024; default: the number of CPUs, at most one per
-    chunk.
+    Threads to use, 1 to 1024; default: the number of CPUs. Never more than
+    one per 32 MiB of the range.
 write : bool, default False
     Fault the pages in writable (``MADV_POPULATE_WRITE``), so later writes
     take no fault either. Only for ``"r+"``/``"w+"`` mappings, and it marks

@@ -84,9 +84,13 @@ int call_madvise(std::byte* address, std::size_t length, int flag) noexcept {
 // megabytes. Steps of 128 KiB, the default read_ahead_kb, stay under the cap everywhere.
 constexpr std::size_t kPrefetchStep = std::size_t{128} << 10;
 
-// Chunks populate hands to its threads: large enough that one madvise call amortises its cost,
-// small enough that threads finish together.
-constexpr std::size_t kPopulateChunk = std::size_t{8} << 20;
+// populate splits its range into one contiguous part per thread, each read from start to end
+// in steps of kPopulateStep, so that every thread is one sequential stream the kernel's
+// read-ahead recognises. Handing out interleaved 8 MiB chunks instead was 1.3-1.9x slower on a
+// cold 2 GiB file (virtio disk, read_ahead_kb 8192): the device saw two streams jumping
+// about. No part is shorter than kMinPopulatePart, below which another thread gains nothing.
+constexpr std::size_t kPopulateStep = std::size_t{8} << 20;
+constexpr std::size_t kMinPopulatePart = std::size_t{32} << 20;
 
 // Reads one byte of every page of [begin, begin + length), so each page is faulted in. The
 // volatile access cannot be optimised away.
@@ -209,20 +213,28 @@ void populate(const mapped_file& file, mapping_range range, populate_options opt
   if (file.truncated()) detail::throw_vanished(file, "populate");
   if (span.pages_length == 0) return;
   const int flag = options.write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
-  const std::size_t chunks =
-      (span.pages_length + detail::kPopulateChunk - 1) / detail::kPopulateChunk;
+  const std::size_t page = detail::system_page_size();
+  const std::size_t most_parts =
+      (span.pages_length + detail::kMinPopulatePart - 1) / detail::kMinPopulatePart;
+  const std::size_t parts = detail::thread_count(options.threads, most_parts);
+  // Whole pages per part; the last part takes what is left.
+  const std::size_t part_length = (span.pages_length / page + parts - 1) / parts * page;
   std::atomic<bool> unsupported{false};
-  detail::run_chunks(chunks, options.threads, [&](std::size_t i) {
-    std::byte* begin = span.pages + i * detail::kPopulateChunk;
-    const std::size_t length = std::min(detail::kPopulateChunk, span.pages_length - i * detail::kPopulateChunk);
-    if (!unsupported.load(std::memory_order_relaxed) &&
-        detail::populate_chunk(file, begin, length, flag)) {
-      return;
+  detail::run_chunks(parts, static_cast<unsigned>(parts), [&](std::size_t part) {
+    const std::size_t first = part * part_length;
+    const std::size_t end = std::min(span.pages_length, first + part_length);
+    for (std::size_t at = first; at < end; at += detail::kPopulateStep) {
+      std::byte* begin = span.pages + at;
+      const std::size_t length = std::min(detail::kPopulateStep, end - at);
+      if (!unsupported.load(std::memory_order_relaxed) &&
+          detail::populate_chunk(file, begin, length, flag)) {
+        continue;
+      }
+      unsupported.store(true, std::memory_order_relaxed);
+      // Before Linux 5.14: fault the pages in by reading them. A page gone from the file raises
+      // SIGBUS here, which the fault guard absorbs (zero page, mapping marked truncated).
+      detail::touch_pages(begin, length);
     }
-    unsupported.store(true, std::memory_order_relaxed);
-    // Before Linux 5.14: fault the pages in by reading them. A page gone from the file raises
-    // SIGBUS here, which the fault guard absorbs (zero page, mapping marked truncated).
-    detail::touch_pages(begin, length);
   });
   if (file.truncated()) detail::throw_vanished(file, "populate");
 }

@@ -68,7 +68,8 @@ MMAP_ARRAY_EXPORT void prefetch(const mapped_file& file, mapping_range range,
 
 /// How `populate` works.
 struct populate_options {
-  /// Threads faulting chunks of the range in parallel; 0 picks min(hardware threads, chunks).
+  /// Threads faulting the range in, each one contiguous part of it from start to end (one
+  /// sequential stream each); 0 picks min(hardware threads, one per 32 MiB).
   unsigned threads = 0;
   /// Fault the pages in writable (MADV_POPULATE_WRITE), so later writes take no fault. Only for
   /// read_write mappings: it marks every page dirty, so the next writeback writes the whole
@@ -76,9 +77,9 @@ struct populate_options {
   bool write = false;
 };
 
-/// Faults `range` into memory now, in parallel chunks (MADV_POPULATE_READ; on kernels before
-/// 5.14, which lack it, by reading one byte of every page), and returns when every page is
-/// mapped. Throws file_truncated_error (the file shrank under the mapping, or a write fault
+/// Faults `range` into memory now, in parallel parts (MADV_POPULATE_READ in 8 MiB steps; on
+/// kernels before 5.14, which lack it, by reading one byte of every page), and returns when
+/// every page is mapped. Throws file_truncated_error (the file shrank under the mapping, or a write fault
 /// found the disk full), os_error, layout_error (write asked of a mapping that is not
 /// read_write) or state_error. The reading fallback turns vanished pages into
 /// file_truncated_error only while the fault guard is installed (fault_guard.hpp).

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -57,6 +58,7 @@ struct madvise_call {
   std::uintptr_t address;
   std::size_t length;
   int advice;
+  std::thread::id thread = std::this_thread::get_id();
 };
 std::vector<madvise_call> g_madvise_calls;  // guarded by g_madvise_mutex: populate's threads
 std::mutex g_madvise_mutex;
@@ -342,6 +344,40 @@ TEST_F(Access, PopulateMakesAnEvictedFileResident) {
   }
   EXPECT_EQ(next, reinterpret_cast<std::uintptr_t>(m.data()) + m.size() + kPage - 1 -
                       (reinterpret_cast<std::uintptr_t>(m.data()) + m.size() + kPage - 1) % kPage);
+}
+
+TEST_F(Access, PopulateGivesEachThreadOneSequentialPart) {
+  // A sparse 80 MiB file: two threads, each reading one contiguous half from start to end.
+  const auto path = tmp / "sparse.bin";
+  write_file(path, "");
+  ASSERT_EQ(::truncate(path.c_str(), 80 << 20), 0);
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  seam_guard guard;
+  guard.table().madvise = recording_madvise;
+  mmap_array::populate(m, {}, {.threads = 2});
+  ASSERT_EQ(g_madvise_calls.size(), 10u);  // 2 parts of 40 MiB, in 8 MiB steps
+  std::map<std::thread::id, std::vector<madvise_call>> by_thread;
+  for (const madvise_call& call : g_madvise_calls) by_thread[call.thread].push_back(call);
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> parts;
+  for (const auto& [thread, calls] : by_thread) {
+    for (std::size_t i = 1; i < calls.size(); ++i) {
+      EXPECT_EQ(calls[i].address, calls[i - 1].address + calls[i - 1].length);  // in order
+    }
+    parts.emplace_back(calls.front().address, calls.back().address + calls.back().length);
+  }
+  std::sort(parts.begin(), parts.end());
+  // Usually one part each; a thread that started late may find both taken by the other.
+  const auto begin = reinterpret_cast<std::uintptr_t>(m.data());
+  EXPECT_EQ(parts.front().first, begin);
+  EXPECT_EQ(parts.back().second, begin + (80u << 20));
+  if (parts.size() == 2) {
+    EXPECT_EQ(parts[0].second, parts[1].first);
+  }
+  // A range under 32 MiB is one stream, whatever the threads asked for.
+  g_madvise_calls.clear();
+  mmap_array::populate(m, {0, 20 << 20}, {.threads = 8});
+  EXPECT_EQ(g_madvise_calls.size(), 3u);
+  for (const madvise_call& call : g_madvise_calls) EXPECT_EQ(call.thread, g_madvise_calls[0].thread);
 }
 
 TEST_F(Access, PopulateOfARangeLeavesTheRestOnDisk) {
