@@ -231,8 +231,9 @@ void populate(const mapped_file& file, mapping_range range, populate_options opt
         continue;
       }
       unsupported.store(true, std::memory_order_relaxed);
-      // Before Linux 5.14: fault the pages in by reading them. A page gone from the file raises
-      // SIGBUS here, which the fault guard absorbs (zero page, mapping marked truncated).
+      // Before Linux 5.14: fault the pages in by reading them (for `write` too: writing would
+      // change the data). A page gone from the file raises SIGBUS here, which the fault guard
+      // absorbs (zero page, mapping marked truncated).
       detail::touch_pages(begin, length);
     }
   });
