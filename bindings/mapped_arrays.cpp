@@ -250,6 +250,7 @@ void bind_mapped_arrays(nb::module_& m) {
       .def_prop_ro("closed", [](const mapped_arrays& self) { return !self.owner.is_valid(); },
                    doc::closed);
   bind_container_pickling(cls);
+  bind_container_access_methods(cls);
 
   m.def("_open_safetensors", &open_safetensors, nb::arg("filename"), nb::arg("mode"),
         nb::arg("dtype_table"), "Map a safetensors file; dtype_table maps its dtype names.");
