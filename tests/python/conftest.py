@@ -7,11 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# hypothesis keeps caches (and its example database) in ./.hypothesis by default, which
+# would be a directory in the checkout; tests write under temporary directories only.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="mmap_array-hypothesis-"))
 
 
 def run_python(

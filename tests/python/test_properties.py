@@ -37,6 +37,9 @@ PROPERTY_SETTINGS = settings(
     max_examples=150,
     deadline=None,
     print_blob=True,
+    # No example database: it would be a .hypothesis/ directory in the checkout, and a
+    # failure is reproduced from the printed blob instead.
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 MUTATION_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=200)
