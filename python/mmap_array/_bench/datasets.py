@@ -107,8 +107,11 @@ def tensor_file(directory: str, scale: Scale) -> TensorFile:
     try:
         from safetensors.numpy import save_file
     except ImportError:
-        from .. import save_safetensors as save_file
-    save_file(tensors, path)
+        from .. import save_safetensors
+
+        save_safetensors(path, tensors)
+    else:
+        save_file(tensors, path)
     _sync(path)
     return TensorFile(path, tuple(tensors), sum(t.nbytes for t in tensors.values()))
 
