@@ -123,6 +123,8 @@ def run_bench(args: argparse.Namespace) -> int:
             _progress(f"  done in {time.perf_counter() - began:.1f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    # Other work on the machine is the main source of noise: say how much there was.
+    machine["load average after (1, 5, 15 min)"] = system.load_average()
 
     shown_plot = None
     if plot_path is not None:

@@ -56,6 +56,14 @@ def transparent_hugepages() -> str:
     return text
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``"0.12 0.30 0.25"``: how busy the machine was."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def mount_of(path: str) -> dict[str, str]:
     """The mount holding ``path``: mount point, filesystem type, source and device numbers.
 
@@ -140,6 +148,7 @@ def describe(bench_dir: str, repository: str | None = None) -> dict[str, str]:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": f"{cpu_model()}, {os.cpu_count()} logical cores",
         "RAM": f"{memory / 2**30:.1f} GiB" if memory else "unknown",
+        "load average before (1, 5, 15 min)": load_average(),
         "kernel": f"{platform.system()} {platform.release()}",
         "transparent huge pages": transparent_hugepages(),
         "bench directory": bench_dir,
