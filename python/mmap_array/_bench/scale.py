@@ -61,8 +61,8 @@ FULL = Scale(
     gather_rows=20_000,
     row_bytes=4096,
     fast_reps=201,
-    pass_reps=21,
-    cold_reps=9,
+    pass_reps=41,
+    cold_reps=11,
     gather_reps=5,
     property_calls=20_000,
 )
