@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mmap_array import _core
 from mmap_array._bench import cache, iocount, system
 from mmap_array._bench.command import find_repository
@@ -88,7 +87,7 @@ def quick_run(tmp_path_factory, disk_dir) -> tuple[subprocess.CompletedProcess, 
     done = subprocess.run(
         [sys.executable, "-m", "mmap_array", "bench", "--quick", "--dir", str(files),
          "--output", str(report), "--plot", str(plot)],
-        capture_output=True, text=True, timeout=300, cwd=out,
+        check=False, capture_output=True, text=True, timeout=300, cwd=out,
     )
     return done, report, plot
 
@@ -287,12 +286,12 @@ def test_machine_description_names_the_filesystem(tmp_path):
 
 def test_cli_refuses_unknown_metrics_and_can_write_to_stdout(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "mmap_array", "bench", "--only", "nope", "--output", "-"],
-                         capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
     assert bad.returncode == 1 and "--only takes metrics among open_raw" in bad.stderr
     done = subprocess.run(
         [sys.executable, "-m", "mmap_array", "bench", "--quick", "--only", "property_read", "--output", "-",
          "--dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# Benchmarks\n") and '<a id="property_read"></a>' in done.stdout

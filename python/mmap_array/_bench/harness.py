@@ -206,7 +206,7 @@ def run_round_robin(
                     measurement = contestant.measure()
                 except Unmeasurable:
                     raise
-                except Exception as error:  # a broken anchor must not stop the others
+                except Exception as error:  # noqa: BLE001 (a broken anchor must not stop the others)
                     samples.failed[contestant.key] = f"{type(error).__name__}: {error}"
                     continue
                 if round_number < 0:

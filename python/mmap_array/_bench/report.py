@@ -37,7 +37,7 @@ def _three_digits(value: float) -> str:
     if value == 0:
         return "0"
     rounded = float(f"{value:.3g}")  # 0.9999 must become "1.00", not "1.000"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(rounded)))))
+    digits = max(0, 2 - math.floor(math.log10(abs(rounded))))
     return f"{rounded:.{digits}f}"
 
 
@@ -139,23 +139,23 @@ def render(
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `mmap-array bench{' --quick' if scale.name == 'quick' else ''}` on {machine['date']}; "
-        "run it to measure your own machine.",
+        (f"Measured by `mmap-array bench{' --quick' if scale.name == 'quick' else ''}` on {machine['date']}; "
+         "run it to measure your own machine."),
         "",
     ]
     if scale.name == "quick":
         lines += [
-            "> **Quick run:** files are scaled down (sizes below) and repetitions are few. "
-            "These numbers show that every metric runs; they are not the ones the targets are about.",
+            ("> **Quick run:** files are scaled down (sizes below) and repetitions are few. "
+             "These numbers show that every metric runs; they are not the ones the targets are about."),
             "",
         ]
     lines += [
-        "Every metric runs all its contestants in one process, round-robin: each repetition runs each "
-        "contestant once, in an order rotated every repetition, so a busy machine slows them alike. "
-        "Times are medians; *ours / this* is our median divided by that contestant's median "
-        "(below 1: ours is faster). The middle half is the first to third quartile. "
-        "Every timed read touches every byte it claims to read (a sum or a checksum), and every result "
-        "is checked outside the clock.",
+        ("Every metric runs all its contestants in one process, round-robin: each repetition runs each "
+         "contestant once, in an order rotated every repetition, so a busy machine slows them alike. "
+         "Times are medians; *ours / this* is our median divided by that contestant's median "
+         "(below 1: ours is faster). The middle half is the first to third quartile. "
+         "Every timed read touches every byte it claims to read (a sum or a checksum), and every result "
+         "is checked outside the clock."),
         "",
     ]
     if plot_path is not None:

@@ -117,7 +117,7 @@ def source_revision(repository: str) -> str | None:
     """``git describe --always --dirty`` of ``repository``, or None if it is not a git checkout."""
     try:
         done = subprocess.run(
-            ["git", "-C", repository, "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10
+            ["git", "-C", repository, "describe", "--always", "--dirty"], check=False, capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -20,8 +20,8 @@ from .. import cache
 from ..context import Context
 from ..datasets import RowFile
 from ..harness import ANCHOR, FLOOR, OURS, Contestant, self_timed, timed
-from ..scale import format_size
 from ..metric import MetricResult, optional_contestant, run_metric, unmeasurable_metric
+from ..scale import format_size
 from ..stats import Target
 from .common import checksum_of, stdlib_map
 
@@ -165,22 +165,24 @@ def warm_gather(ctx: Context) -> MetricResult:
     ]
     if short is not None:
         return unmeasurable_metric("warm_gather", title, what, contestants_without_data, targets, short)
-    in_ram = _shaped(np.fromfile(rows.path, np.float64), rows)
+    # Held in a dict the result does not keep, so that clearing it frees the in-RAM copy even
+    # though the contestants' closures live on in the result.
+    held = {"in_ram": _shaped(np.fromfile(rows.path, np.float64), rows)}
     resident, total = cache.make_warm(rows.path)
     contestants = [
         contestants_without_data[0],
-        Contestant("in-RAM array", "in_ram[indices] (fancy indexing)", ANCHOR, timed(lambda: in_ram[indices], check)),
+        Contestant("in-RAM array", "in_ram[indices] (fancy indexing)", ANCHOR,
+                   timed(lambda: held["in_ram"][indices], check)),
         Contestant("np.take", "np.take(in_ram, indices, axis=0)", ANCHOR,
-                   timed(lambda: np.take(in_ram, indices, axis=0), check)),
+                   timed(lambda: np.take(held["in_ram"], indices, axis=0), check)),
         *_anchors(rows, indices, scale.row_bytes, check, cold=False),
     ]
-    if resident != total:
-        return unmeasurable_metric(
-            "warm_gather", title, what, contestants, targets,
-            f"only {resident} of {total} pages of the file stayed in the page cache (memory is short)",
-        )
     try:
+        if resident != total:
+            return unmeasurable_metric(
+                "warm_gather", title, what, contestants, targets,
+                f"only {resident} of {total} pages of the file stayed in the page cache (memory is short)",
+            )
         return run_metric("warm_gather", title, what, contestants, targets, scale.pass_reps, warmup=1)
     finally:
-        # The result keeps the contestants' closures; emptying their cell frees the in-RAM copy.
-        del in_ram
+        held.clear()

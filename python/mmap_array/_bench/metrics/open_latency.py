@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ... import MemoryMappedArray, open_safetensors
-from ..._core import _floor_open_map
 from ... import open as open_array
+from ..._core import _floor_open_map
 from ..context import Context
 from ..harness import ANCHOR, FLOOR, OURS, Contestant, self_timed, timed
 from ..metric import MetricResult, optional_contestant, run_metric
@@ -96,12 +96,12 @@ def open_safetensors_arrays(ctx: Context) -> MetricResult:
 
     def ours() -> list[np.ndarray]:
         container = open_safetensors(path)
-        return [container[name] for name in container.keys()]
+        return [container[name] for name in container]
 
     def safe_open_all(safetensors: Any) -> Callable[[], list[np.ndarray]]:
         def run() -> list[np.ndarray]:
             with safetensors.safe_open(path, framework="np") as file:
-                return [file.get_tensor(name) for name in file.keys()]
+                return [file.get_tensor(name) for name in file.keys()]  # noqa: SIM118 (safe_open has no __iter__)
 
         return run
 
