@@ -186,9 +186,9 @@ nb::object wrap_array_handle(array_handle&& handle) {
 }
 
 void bind_array_handle(nb::module_& m) {
-  nb::class_<array_handle>(m, "MemoryMappedArray", nb::type_slots(handle_slots),
-                           nb::is_weak_referenceable(), doc::handle_class)
-      .def("__init__", &construct, nb::arg("filename").none(), nb::arg("dtype").none() = "float64",
+  nb::class_<array_handle> cls(m, "MemoryMappedArray", nb::type_slots(handle_slots),
+                               nb::is_weak_referenceable(), doc::handle_class);
+  cls.def("__init__", &construct, nb::arg("filename").none(), nb::arg("dtype").none() = "float64",
            nb::arg("mode").none() = "r", nb::arg("shape").none() = nb::none(),
            nb::arg("offset").none() = 0, nb::arg("order").none() = "C", doc::handle_init)
       .def("get_array", &get_array, doc::get_array)
@@ -224,6 +224,7 @@ void bind_array_handle(nb::module_& m) {
       .def_prop_ro("nbytes", [](const array_handle& self) { return self.nbytes; }, doc::nbytes)
       .def_prop_ro("closed", [](const array_handle& self) { return !self.owner.is_valid(); },
                    doc::closed);
+  bind_access_methods(cls);
   m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
         "Create a new zero-filled raw file and map it read-write.");
 }

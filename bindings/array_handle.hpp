@@ -42,4 +42,8 @@ nanobind::object wrap_array_handle(array_handle&& handle);
 /// Binds MemoryMappedArray.
 void bind_array_handle(nanobind::module_& m);
 
+/// Adds the access controls (advise, prefetch, populate, residency, residency_map, take,
+/// page_info) to MemoryMappedArray; defined in access_methods.cpp.
+void bind_access_methods(nanobind::class_<array_handle>& cls);
+
 }  // namespace mmap_array::python

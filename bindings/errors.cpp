@@ -106,7 +106,10 @@ void translate(const std::exception_ptr& p, void*) {
     set_os_error(e);
   } catch (const format_error& e) {
     set_format_error(e);
-  } catch (const error& e) {  // layout_error, state_error: the request does not fit
+  } catch (const layout_error& e) {  // the request does not fit; an index past the end
+    set_error(e.code() == errc::index_out_of_range ? PyExc_IndexError : PyExc_ValueError,
+              e.what());
+  } catch (const error& e) {  // state_error: the object is closed
     set_error(PyExc_ValueError, e.what());
   }
 }

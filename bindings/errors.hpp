@@ -1,6 +1,6 @@
 // One translator turns every C++ error of the core into the documented Python
 // exception: os_error -> the OSError subclass its errno selects, layout and
-// state errors -> ValueError.
+// state errors -> ValueError (an index out of range -> IndexError).
 #pragma once
 
 #include <nanobind/nanobind.h>

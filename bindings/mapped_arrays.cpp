@@ -199,8 +199,9 @@ std::string repr(const mapped_arrays& self) {
 }  // namespace
 
 void bind_mapped_arrays(nb::module_& m) {
-  nb::class_<mapped_arrays>(m, "MappedArrays", nb::is_weak_referenceable(), doc::container_class)
-      .def("__getitem__", &get_item, nb::arg("name"), doc::container_getitem)
+  nb::class_<mapped_arrays> cls(m, "MappedArrays", nb::is_weak_referenceable(),
+                                doc::container_class);
+  cls.def("__getitem__", &get_item, nb::arg("name"), doc::container_getitem)
       .def(
           "get",
           [](const mapped_arrays& self, nb::handle name, nb::handle fallback) -> nb::object {
@@ -245,6 +246,7 @@ void bind_mapped_arrays(nb::module_& m) {
       .def_prop_ro("mode", [](const mapped_arrays& self) { return self.mode; }, doc::mode)
       .def_prop_ro("closed", [](const mapped_arrays& self) { return !self.owner.is_valid(); },
                    doc::closed);
+  bind_container_access_methods(cls);
 
   m.def("_open_safetensors", &open_safetensors, nb::arg("filename"), nb::arg("mode"),
         nb::arg("dtype_table"), "Map a safetensors file; dtype_table maps its dtype names.");

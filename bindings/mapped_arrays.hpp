@@ -41,6 +41,10 @@ struct mapped_arrays {
 /// Binds MappedArrays, _open_safetensors and _open_npz.
 void bind_mapped_arrays(nanobind::module_& m);
 
+/// Adds the access controls (advise, prefetch, populate, residency, residency_map, page_info)
+/// to MappedArrays; defined in access_methods.cpp.
+void bind_container_access_methods(nanobind::class_<mapped_arrays>& cls);
+
 /// Binds _safetensors_header.
 void bind_safetensors_header(nanobind::module_& m);
 

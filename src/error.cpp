@@ -20,6 +20,8 @@ class category final : public std::error_category {
       case errc::size_overflow: return "size overflows";
       case errc::misaligned: return "view does not fit the mapping's size or alignment";
       case errc::not_writable: return "mapping is read-only";
+      case errc::index_out_of_range: return "index is out of range";
+      case errc::bad_argument: return "argument is out of its valid range";
       case errc::closed: return "mapping is closed";
     }
     return "unknown mmap_array error";

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "aligned_map.hpp"
 #include "capture_error.hpp"
 #include "fault_registry.hpp"
 #include "checked_math.hpp"
@@ -77,7 +78,7 @@ mapped_file mapping_access::map(int fd, const file_identity& identity,
     const int prot = mode == access_mode::read_only ? PROT_READ : PROT_READ | PROT_WRITE;
     const int flags =
         mode == access_mode::copy_on_write ? MAP_PRIVATE | MAP_NORESERVE : MAP_SHARED;
-    void* base = syscalls().mmap(nullptr, static_cast<std::size_t>(mapped), prot, flags, fd,
+    void* base = map_pmd_aligned(static_cast<std::size_t>(mapped), prot, flags, fd,
                                  static_cast<off_t>(aligned));
     if (base == MAP_FAILED) throw_os_error(errno, "map", path);
     file.base_ = static_cast<std::byte*>(base);

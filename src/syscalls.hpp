@@ -32,6 +32,8 @@ struct syscall_table {
   int (*unlink)(const char* path);
   ssize_t (*readlink)(const char* path, char* buffer, std::size_t size);
   int (*faccessat)(int dirfd, const char* path, int mode, int flags);
+  int (*madvise)(void* addr, std::size_t length, int advice);
+  int (*mincore)(void* addr, std::size_t length, unsigned char* vector);
 };
 
 /// The table in use; tests may overwrite entries and must restore them.

@@ -29,6 +29,8 @@ const syscall_table kReal = {
     ::unlink,
     ::readlink,
     ::faccessat,
+    ::madvise,
+    ::mincore,
 };
 
 syscall_table gTable = kReal;

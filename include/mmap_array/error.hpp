@@ -25,6 +25,8 @@ enum class errc {
   size_overflow,         ///< a size computation overflowed 64 bits or the address space
   misaligned,            ///< a typed view's type does not fit the mapping's size or alignment
   not_writable,          ///< a writable view of a read-only mapping was asked for
+  index_out_of_range,    ///< an index (of a row, element or byte) lies outside the array
+  bad_argument,          ///< an argument outside its valid range (zero bins, a reversed range)
   // The object is in the wrong state.
   closed,                ///< the mapping was closed
 };

@@ -2,6 +2,7 @@
 // the whole public API.
 #pragma once
 
+#include "mmap_array/access.hpp"
 #include "mmap_array/atomic_file.hpp"
 #include "mmap_array/error.hpp"
 #include "mmap_array/fault_guard.hpp"

@@ -1,12 +1,14 @@
 """``mmap-array info FILE``: what a file holds, as an aligned table.
 
 For each array: its name, the NumPy dtype it maps to, the file's own name for
-that type, its shape, its byte offset in the file and its size in bytes.
+that type, its shape, its byte offset in the file, its size in bytes, and how
+much of it is in memory (the page cache) right now.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from typing import Any
 
@@ -15,8 +17,8 @@ from ._formats import open as open_array
 from ._formats import open_npz
 from ._safetensors import open_safetensors
 
-_COLUMNS = ("name", "dtype", "file dtype", "shape", "offset", "bytes")
-_NUMERIC = {"offset", "bytes"}
+_COLUMNS = ("name", "dtype", "file dtype", "shape", "offset", "bytes", "resident")
+_NUMERIC = {"offset", "bytes", "resident"}
 
 
 def add_info_command(commands: argparse._SubParsersAction) -> None:
@@ -42,8 +44,15 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
         raise ValueError(f"--shape must be integers separated by commas, e.g. 100,3; got {text!r}") from None
 
 
-def describe(path: str, *, dtype: Any = None, shape: Any = None, offset: int = 0) -> tuple[str, list[dict], dict]:
-    """Return (format, one row per array, metadata) for the file at ``path``."""
+def describe(
+    path: str, *, dtype: Any = None, shape: Any = None, offset: int = 0
+) -> tuple[str, list[dict], dict, float]:
+    """Return (format, one row per array, metadata, resident fraction) for the file at ``path``.
+
+    The resident fraction covers the mapped data: a raw or ``.npy`` file's array, a
+    safetensors file's data section, a whole ``.npz`` archive. Each row's ``resident`` is
+    its array's fraction (None for a compressed ``.npz`` member, which is not mapped).
+    """
     format = "raw" if dtype is not None else _detect_format(path)
     if format == "raw" and dtype is None:
         raise ValueError(
@@ -53,7 +62,10 @@ def describe(path: str, *, dtype: Any = None, shape: Any = None, offset: int = 0
     if format in ("npz", "safetensors"):
         opener = open_npz if format == "npz" else open_safetensors
         with opener(path) as container:
-            return format, container.info(), container.metadata
+            rows = container.info()
+            for row in rows:
+                row["resident"] = None if row["offset"] is None else container.residency(row["name"])
+            return format, rows, container.metadata, container.residency()
     with open_array(path, dtype=dtype, shape=shape, offset=offset, format=format) as mm:
         row = {
             "name": "-",
@@ -62,8 +74,14 @@ def describe(path: str, *, dtype: Any = None, shape: Any = None, offset: int = 0
             "shape": mm.shape,
             "offset": mm.offset,
             "nbytes": mm.nbytes,
+            "resident": mm.residency(),
         }
-        return format, [row], {}
+        return format, [row], {}, row["resident"]
+
+
+def percent(fraction: float) -> str:
+    """``fraction`` as a percentage rounded down, so only all of it reads 100%."""
+    return f"{math.floor(fraction * 1000) / 10:.1f}%"
 
 
 def _cells(row: dict) -> list[str]:
@@ -77,6 +95,7 @@ def _cells(row: dict) -> list[str]:
         "-" if row["shape"] is None else str(tuple(row["shape"])),
         number(row["offset"]),
         number(row["nbytes"]),
+        "-" if row["resident"] is None else percent(row["resident"]),
     ]
 
 
@@ -98,10 +117,12 @@ def run_info(args: argparse.Namespace) -> int:
     """Print the file's format, size, metadata and arrays."""
     if args.dtype is None and (args.shape is not None or args.offset):
         raise ValueError("--shape and --offset describe a raw file: give --dtype too")
-    format, rows, metadata = describe(args.file, dtype=args.dtype, shape=_shape(args.shape), offset=args.offset)
+    format, rows, metadata, resident = describe(
+        args.file, dtype=args.dtype, shape=_shape(args.shape), offset=args.offset
+    )
     size = os.stat(args.file).st_size
     plural = "array" if len(rows) == 1 else "arrays"
-    print(f"{args.file}: {format}, {len(rows)} {plural}, {size:,} bytes")
+    print(f"{args.file}: {format}, {len(rows)} {plural}, {size:,} bytes, {percent(resident)} in memory")
     for key, value in metadata.items():
         print(f"  {key}: {value}")
     for line in format_table(rows):

@@ -19,7 +19,7 @@ using mmap_array::errc;
 const std::vector<errc> kAllCodes = {
     errc::invalid_itemsize, errc::offset_past_end, errc::range_past_end, errc::size_not_multiple,
     errc::shape_mismatch,   errc::missing_shape,   errc::size_overflow,  errc::misaligned,
-    errc::not_writable,     errc::closed,
+    errc::not_writable,     errc::index_out_of_range, errc::bad_argument, errc::closed,
 };
 
 TEST(Error, WhatReadsCannotOperationPathCause) {

@@ -27,12 +27,12 @@ def test_safetensors_table_lists_every_tensor(tmp_path):
     result = _info(str(path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"{path}: safetensors, 2 arrays, {path.stat().st_size:,} bytes"
+    assert lines[0] == f"{path}: safetensors, 2 arrays, {path.stat().st_size:,} bytes, 100.0% in memory"
     assert lines[1] == "  format: pt"
-    assert _columns(lines[2]) == ["name", "dtype", "file", "dtype", "shape", "offset", "bytes"]
+    assert _columns(lines[2]) == ["name", "dtype", "file", "dtype", "shape", "offset", "bytes", "resident"]
     rows = {cols[0]: cols for cols in map(_columns, lines[3:])}
-    assert rows["embed"][1:3] == ["float32", "F32"] and rows["embed"][-1] == "160"
-    assert rows["bias"][1:3] == ["int8", "I8"] and rows["bias"][-1] == "4"
+    assert rows["embed"][1:3] == ["float32", "F32"] and rows["embed"][-2:] == ["160", "100.0%"]
+    assert rows["bias"][1:3] == ["int8", "I8"] and rows["bias"][-2:] == ["4", "100.0%"]
     # aligned: numbers are right-aligned in the last column, so every row ends where the heading does
     assert len({len(line) for line in lines[2:]}) == 1
 
@@ -42,7 +42,7 @@ def test_npy_and_npz_and_raw(tmp_path):
     result = _info(str(tmp_path / "a.npy"))
     assert result.returncode == 0, result.stderr
     assert ": npy, 1 array," in result.stdout.splitlines()[0]
-    assert _columns(result.stdout.splitlines()[-1]) == ["-", ">i2", ">i2", "(3,", "2)", "128", "12"]
+    assert _columns(result.stdout.splitlines()[-1]) == ["-", ">i2", ">i2", "(3,", "2)", "128", "12", "100.0%"]
 
     np.savez(tmp_path / "b.npz", x=np.arange(3), y=np.eye(2))
     result = _info(str(tmp_path / "b.npz"))
@@ -79,4 +79,4 @@ def test_compressed_members_show_as_unknown(tmp_path):
     np.savez_compressed(tmp_path / "c.npz", z=np.arange(3))
     result = _info(str(tmp_path / "c.npz"))
     assert result.returncode == 0, result.stderr
-    assert _columns(result.stdout.splitlines()[-1]) == ["z", "-", "-", "-", "-", "-"]
+    assert _columns(result.stdout.splitlines()[-1]) == ["z", "-", "-", "-", "-", "-", "-"]
