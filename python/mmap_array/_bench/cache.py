@@ -94,12 +94,22 @@ def make_cold(path: str, *, attempts: int = 3) -> None:
     )
 
 
-def make_warm(path: str) -> tuple[int, int]:
+def make_warm(path: str, *, reload: bool = False) -> tuple[int, int]:
     """Read ``path`` through the page cache so that it is resident; return :func:`residency`.
+
+    How pages entered the page cache changes what a fault on them costs: pages
+    left by ``write`` and pages read back after eviction can sit in folios of
+    different sizes, and a fresh mapping faults a large folio in at once. With
+    ``reload``, the file is evicted first (where the filesystem allows it), so
+    every warm measurement starts from the same state: the file read back from
+    the device with ``read``, whatever ran before.
 
     Parameters
     ----------
     path : str
+    reload : bool, default False
+        Evict the file before reading it (skipped where eviction is impossible,
+        as on tmpfs, whose pages never leave memory anyway).
 
     Returns
     -------
@@ -107,6 +117,11 @@ def make_warm(path: str) -> tuple[int, int]:
         ``(resident pages, total pages)`` after the read: equal unless memory
         is too short to hold the file.
     """
+    if reload:
+        try:
+            make_cold(path, attempts=1)
+        except EvictionFailed:
+            pass
     chunk = bytearray(1 << 24)
     with open(path, "rb", buffering=0) as file:
         while file.readinto(chunk):
