@@ -18,6 +18,7 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 void bind_format_detection(nb::module_& m);
 void bind_fault_guard(nb::module_& m);
+void bind_bench_floor(nb::module_& m);
 }
 
 NB_MODULE(_core, m) {
@@ -33,4 +34,5 @@ NB_MODULE(_core, m) {
   mmap_array::python::bind_safetensors_header(m);
   mmap_array::python::bind_format_detection(m);
   mmap_array::python::bind_fault_guard(m);
+  mmap_array::python::bind_bench_floor(m);
 }
