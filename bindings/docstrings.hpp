@@ -233,6 +233,27 @@ list of dict
     For a compressed .npz member, which cannot be mapped, every field but
     the name is None.
 )doc";
+inline constexpr const char* container_flush = R"doc(Write changes made through an ``"r+"`` container to disk.
+
+Runs msync over the file's mapping, then fsync of the file, with the GIL
+released. Nothing to do for modes ``"r"`` and ``"c"``.
+
+Raises
+------
+OSError
+    The operating system reported a write error (EIO, ENOSPC...); it is
+    reported, never retried into a false success.
+FileTruncatedError
+    The file shrank under the mapping: writes to the lost pages are gone.
+ValueError
+    The container is closed.
+
+Examples
+--------
+>>> weights = mmap_array.open_safetensors("model.safetensors", mode="r+")
+>>> weights["bias"][:] = 0.0
+>>> weights.flush()
+)doc";
 inline constexpr const char* container_close =
     "Refuse new arrays; those handed out stay valid until they are gone.";
 inline constexpr const char* container_metadata =

@@ -155,6 +155,17 @@ const array_entry* find(const mapped_arrays& self, nb::handle name) {
   return &self.entries[PyLong_AsSize_t(position)];
 }
 
+void flush(const mapped_arrays& self) {
+  if (!self.owner.is_valid()) raise_closed("flush", self.filename);
+  if (owner_truncated(self.owner)) raise_truncated("flush", self.filename);
+  // A strong reference keeps the mapping alive if another thread closes the container while
+  // this one waits for the disk without the GIL.
+  nb::object owner = self.owner;
+  mapped_file& file = nb::inst_ptr<mapping_owner>(owner)->file;
+  nb::gil_scoped_release unlocked;
+  file.flush();
+}
+
 nb::object get_item(const mapped_arrays& self, nb::handle name) {
   if (!self.owner.is_valid()) raise_closed("get an array of", self.filename);
   if (owner_truncated(self.owner)) raise_truncated("get an array of", self.filename);
@@ -236,6 +247,7 @@ void bind_mapped_arrays(nb::module_& m) {
       .def("__len__", [](const mapped_arrays& self) { return self.entries.size(); })
       .def("__contains__",
            [](const mapped_arrays& self, nb::handle name) { return find(self, name) != nullptr; })
+      .def("flush", &flush, doc::container_flush)
       .def("close", [](mapped_arrays& self) { self.owner.reset(); }, doc::container_close)
       .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
       .def("__exit__", [](mapped_arrays& self, nb::args) { self.owner.reset(); })

@@ -105,3 +105,42 @@ def test_flush_releases_the_gil(data_dir, fail_syscalls_library):
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 50  # about 300 ticks if the GIL is free, 0 or 1 if held
+
+
+
+CONTAINER_FLUSH_AND_REPORT = """
+    import numpy as np
+    import mmap_array
+    mmap_array.save_safetensors("weights.safetensors", {{"bias": np.zeros(512)}})
+    np.savez("bundle.npz", bias=np.zeros(512))
+    container = mmap_array.{opener}("{name}", mode="r+")
+    container["bias"][0] = 42.0
+    try:
+        container.flush()
+    except OSError as error:
+        print(type(error).__name__, error.errno, error.filename)
+    else:
+        print("flushed")
+    container.close()
+    try:
+        container.flush()
+    except ValueError as error:
+        print("closed:", "closed" in str(error))
+"""
+
+
+@pytest.mark.parametrize(("opener", "name"), [("open_safetensors", "weights.safetensors"), ("open_npz", "bundle.npz")])
+@pytest.mark.parametrize("call", ["msync", "fsync", None])
+def test_containers_flush_their_writes_and_report_errors(tmp_path, fail_syscalls_library, opener, name, call):
+    settings = {"fail": f"{call}:{errno.EIO}"} if call else {}
+    code = CONTAINER_FLUSH_AND_REPORT.format(opener=opener, name=name)
+    result = run_python_with_faults(code, fail_syscalls_library, cwd=tmp_path, **settings)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    if call is None:
+        assert first == "flushed"
+    else:
+        kind, number, filename = first.split(" ")
+        assert (kind, int(number)) == ("OSError", errno.EIO)
+        assert filename.endswith(name)
+    assert second == "closed: True"
