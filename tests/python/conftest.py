@@ -147,12 +147,16 @@ def fail_syscalls_library(tmp_path_factory) -> Path:
     return library
 
 
-def run_python_with_faults(code: str, library: Path, *, cwd, **settings: str) -> subprocess.CompletedProcess:
-    """Run ``code`` in a child with the shim preloaded and MMAP_ARRAY_TEST_* ``settings``."""
+def run_python_with_faults(
+    code: str, library: Path, *, cwd, args: tuple[str, ...] = (), **settings: str
+) -> subprocess.CompletedProcess:
+    """Run ``code`` (with ``args`` as ``sys.argv[1:]``) in a child with the shim preloaded and
+    MMAP_ARRAY_TEST_* ``settings``."""
     env = dict(os.environ, LD_PRELOAD=str(library))
     env.update({f"MMAP_ARRAY_TEST_{key.upper()}": value for key, value in settings.items()})
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
     )
 
 

@@ -44,6 +44,25 @@ def test_a_new_file_over_the_file_size_limit_is_efbig_and_leaves_nothing(tmp_pat
     assert_refused(run_python(code, args=(str(tmp_path),)), writer, errno.EFBIG, existed=False)
 
 
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_every_writer_reserves_the_whole_file_before_writing_it(tmp_path, fail_syscalls_library, writer):
+    # Every writer asks for all of its space in one posix_fallocate before copying a byte:
+    # a full disk is then refused at once, whatever the filesystem's delayed allocation
+    # would have let through, and the copy goes into blocks the filesystem already has
+    # (faster on ext4). A writer that stopped reserving would write here and succeed.
+    counter = tmp_path.parent / f"{tmp_path.name}.calls"
+    result = run_python_with_faults(
+        write_old_target(writer) + write_and_report(writer, 100_000),
+        fail_syscalls_library,
+        cwd=tmp_path,
+        args=(str(tmp_path),),
+        fail=f"posix_fallocate:{errno.ENOSPC}",
+        count_file=str(counter),
+    )
+    assert_refused(result, writer, errno.ENOSPC)
+    assert counter.read_bytes() == b"p"  # one reservation, reported and not retried
+
 # --- a read-only filesystem ------------------------------------------------------------
 
 # Written by NumPy and the safetensors package, before the filesystem turns read-only.

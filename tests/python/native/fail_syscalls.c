@@ -1,4 +1,4 @@
-/* An LD_PRELOAD shim for tests: makes msync, fsync or write fail or stall, to
+/* An LD_PRELOAD shim for tests: makes msync, fsync or posix_fallocate fail or stall, to
  * exercise error paths of the installed module end to end.
  *
  *   MMAP_ARRAY_TEST_FAIL=<call>:<errno number>   the call fails with that errno
@@ -61,4 +61,12 @@ int fsync(int fd) {
   if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
   if (intercept("fsync") != 0) return -1;
   return real(fd);
+}
+
+/* posix_fallocate reports failure as its return value, not through errno. */
+int posix_fallocate(int fd, off_t offset, off_t length) {
+  static int (*real)(int, off_t, off_t);
+  if (real == NULL) real = (int (*)(int, off_t, off_t))dlsym(RTLD_NEXT, "posix_fallocate");
+  if (intercept("posix_fallocate") != 0) return errno;
+  return real(fd, offset, length);
 }
