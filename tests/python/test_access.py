@@ -414,7 +414,12 @@ def test_page_info_reports_sizes_settings_and_counters(tmp_path):
         assert info["pmd_aligned"]  # 4 MiB: placed where huge pages can back it
     else:
         assert info["thp_enabled"] is None and info["huge_page_size"] == 0
-    assert not info["hugepage_advised"]
+    # populate read the read-only mapping in huge pages where the kernel has them.
+    assert info["hugepage_advised"] == (info["huge_page_size"] > 0)
+    assert not mmap_array.MemoryMappedArray(path, dtype=np.uint8).page_info()["hugepage_advised"]
+    writable = mmap_array.MemoryMappedArray(path, dtype=np.uint8, mode="r+")
+    writable.populate()
+    assert not writable.page_info()["hugepage_advised"]  # dirty huge folios may be written back whole
     try:
         mm.advise("hugepage")
     except OSError as error:
