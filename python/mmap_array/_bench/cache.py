@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 
-from .._core import _bench_page_cache_residency
+from .._core import MemoryMappedArray, _bench_page_cache_residency
 from .harness import Unmeasurable
 
 
@@ -94,7 +94,7 @@ def make_cold(path: str, *, attempts: int = 3) -> None:
     )
 
 
-def make_warm(path: str, *, reload: bool = False, attempts: int = 3) -> tuple[int, int]:
+def make_warm(path: str, *, reload: bool = False, attempts: int = 3, populate: bool = False) -> tuple[int, int]:
     """Read ``path`` through the page cache so that it is resident; return :func:`residency`.
 
     How pages entered the page cache changes what a fault on them costs: pages
@@ -118,6 +118,10 @@ def make_warm(path: str, *, reload: bool = False, attempts: int = 3) -> tuple[in
         as on tmpfs, whose pages never leave memory anyway).
     attempts : int, default 3
         Reads of the file at most, until every page is resident.
+    populate : bool, default False
+        Read the file in with ``MemoryMappedArray.populate()`` instead of
+        ``read``: on filesystems with large folios the page cache then holds
+        it in 2 MiB folios, which any later mapping of it takes whole.
 
     Returns
     -------
@@ -132,9 +136,14 @@ def make_warm(path: str, *, reload: bool = False, attempts: int = 3) -> tuple[in
             pass
     chunk = bytearray(1 << 24)
     for _ in range(attempts):
-        with open(path, "rb", buffering=0) as file:
-            while file.readinto(chunk):
-                pass
+        if populate:
+            handle = MemoryMappedArray(path, dtype="u1")
+            handle.populate()
+            handle.close()
+        else:
+            with open(path, "rb", buffering=0) as file:
+                while file.readinto(chunk):
+                    pass
         resident, total = residency(path)
         if resident == total:
             break

@@ -18,6 +18,7 @@ METRICS: dict[str, Callable[[Context], MetricResult]] = {
     "open_safetensors": open_latency.open_safetensors_arrays,
     "property_read": properties.property_read,
     "warm_pass": passes.warm_pass,
+    "warm_pass_populated": passes.warm_pass_populated,
     "cold_pass": passes.cold_pass,
     "write_save": writes.write_save,
     "create_fill_flush": writes.create_fill_flush,
