@@ -227,6 +227,10 @@ def test_make_cold_evicts_a_real_disk_file_and_proves_it(disk_dir):
     cache.make_warm(str(path))
     if before is not None:
         assert iocount.device_read_bytes() - before >= 4 << 20
+    # Read in by populate() instead, from the device again.
+    assert cache.make_warm(str(path), reload=True, populate=True) == (total, total)
+    if before is not None:
+        assert iocount.device_read_bytes() - before >= 8 << 20
 
 
 def test_make_cold_refuses_when_pages_cannot_be_dropped(disk_dir):
