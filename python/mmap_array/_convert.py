@@ -563,15 +563,18 @@ class ProgressBar:
         elapsed = now - self.start
         rate = done / elapsed if elapsed > 0 else 0.0
         left = f"{(self.total - done) / rate:4.0f}s left" if rate > 0 and done < self.total else f"{elapsed:5.1f}s"
-        text = f"{fraction * 100:5.1f}% {_megabytes(done)}/{_megabytes(self.total)} {rate / 1e6:6.0f} MB/s {left}"
+        total = _megabytes(self.total)
+        # Fixed widths keep the bar from jittering as the numbers grow.
+        text = f"{fraction * 100:5.1f}% {_megabytes(done):>{len(total)}}/{total} {rate / 1e6:6.0f} MB/s {left:>9}"
         try:
             width = os.get_terminal_size(self.stream.fileno()).columns
         except (OSError, ValueError, AttributeError):
             width = 0
         width = width or 80  # a pipe, or a terminal that reports no size (a fresh pty says 0)
-        room = width - len(self.label) - len(text) - 5
+        room = width - len(self.label) - len(text) - 6
         bar = f" |{'#' * int(fraction * room):<{room}}|" if room >= 10 else ""
-        self.stream.write(f"\r{self.label}{bar} {text}"[: width + 1])
+        # One column short of the width: writing the last column makes some terminals wrap.
+        self.stream.write("\r" + f"{self.label}{bar} {text}"[: width - 1].ljust(width - 1))
         self.stream.flush()
         self.drawn = True
 
