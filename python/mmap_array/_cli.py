@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from ._bench.command import add_bench_command
+from ._convert import add_convert_command
 from ._demo import add_demo_command
 from ._info import add_info_command
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mmap_array {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_bench_command(commands)
+    add_convert_command(commands)
     add_demo_command(commands)
     add_info_command(commands)
     return parser
