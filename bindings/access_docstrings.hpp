@@ -8,7 +8,7 @@ inline constexpr const char* advise = R"doc(Tell the kernel how the array (or ro
 
 Parameters
 ----------
-advice : {"normal", "sequential", "random", "willneed", "dontneed", "hugepage"}
+advice : {"normal", "sequential", "random", "willneed", "dontneed", "hugepage", "nohugepage"}
     ``"normal"``: the default read-around on each page fault.
     ``"sequential"``: read ahead aggressively; pages may be dropped soon
     after use. ``"random"``: no read-around; each fault reads only its own
@@ -17,7 +17,11 @@ advice : {"normal", "sequential", "random", "willneed", "dontneed", "hugepage"}
     process's page mappings; file pages stay cached and come back on the
     next touch, but a ``"c"`` (copy-on-write) mapping loses its changes.
     ``"hugepage"``: back the range with transparent huge pages where the
-    kernel and filesystem can (see :meth:`page_info`).
+    kernel and filesystem can (see :meth:`page_info`). ``"nohugepage"``:
+    small pages only. Files made by :func:`create` (and mode ``"w+"``) are
+    advised ``"hugepage"``, since they are usually filled from start to end;
+    before writing one sparsely, advise ``"nohugepage"``, or each 4 KiB
+    written dirties (and is written back as) a whole 2 MiB page.
 start, stop : int, optional
     A range of rows along axis 0, as in ``arr[start:stop]`` (negative values
     count from the end); the default is every row. The byte range is widened
@@ -268,7 +272,7 @@ array's bytes.
 
 Parameters
 ----------
-advice : {"normal", "sequential", "random", "willneed", "dontneed", "hugepage"}
+advice : {"normal", "sequential", "random", "willneed", "dontneed", "hugepage", "nohugepage"}
 name : str, optional
     One array; default: the whole mapping.
 

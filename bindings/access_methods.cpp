@@ -98,7 +98,7 @@ access_advice to_advice(nb::handle advice, const error_context& context) {
     raise_error(PyExc_ValueError, context,
                 "unknown advice " + nb::cast<std::string>(nb::repr(advice)) +
                     "; expected one of 'normal', 'sequential', 'random', 'willneed', "
-                    "'dontneed', 'hugepage'");
+                    "'dontneed', 'hugepage', 'nohugepage'");
   }
   return *parsed;
 }

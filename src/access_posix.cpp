@@ -71,6 +71,7 @@ int advice_flag(access_advice advice) noexcept {
     case access_advice::willneed: return MADV_WILLNEED;
     case access_advice::dontneed: return MADV_DONTNEED;
     case access_advice::hugepage: return MADV_HUGEPAGE;
+    case access_advice::nohugepage: return MADV_NOHUGEPAGE;
   }
   return -1;
 }
@@ -161,6 +162,7 @@ std::string_view to_string(access_advice advice) noexcept {
     case access_advice::willneed: return "willneed";
     case access_advice::dontneed: return "dontneed";
     case access_advice::hugepage: return "hugepage";
+    case access_advice::nohugepage: return "nohugepage";
   }
   return "unknown";
 }
@@ -168,7 +170,8 @@ std::string_view to_string(access_advice advice) noexcept {
 std::optional<access_advice> parse_access_advice(std::string_view name) noexcept {
   for (access_advice advice :
        {access_advice::normal, access_advice::sequential, access_advice::random,
-        access_advice::willneed, access_advice::dontneed, access_advice::hugepage}) {
+        access_advice::willneed, access_advice::dontneed, access_advice::hugepage,
+        access_advice::nohugepage}) {
     if (name == to_string(advice)) return advice;
   }
   return std::nullopt;
@@ -180,7 +183,7 @@ void advise(const mapped_file& file, access_advice advice, mapping_range range) 
   if (flag < 0) {
     throw layout_error(errc::bad_argument, "advise", file.path(),
                        "advice " + std::to_string(static_cast<int>(advice)) + " is not one of "
-                       "normal, sequential, random, willneed, dontneed, hugepage");
+                       "normal, sequential, random, willneed, dontneed, hugepage, nohugepage");
   }
   if (span.pages_length == 0) return;
   if (advice == access_advice::willneed) {
@@ -193,7 +196,8 @@ void advise(const mapped_file& file, access_advice advice, mapping_range range) 
     if (err == EINVAL) {
       detail::throw_os_error(err, "advise", file.path(),
                              "this kernel does not support advice '" + name + "' (EINVAL)" +
-                                 (advice == access_advice::hugepage
+                                 (advice == access_advice::hugepage ||
+                                          advice == access_advice::nohugepage
                                       ? ": it was built without transparent huge pages"
                                       : ""));
     }

@@ -28,6 +28,9 @@ struct mapping_access {
   /// Marks a mapping of a file just created at `target` (a symlink already resolved), whose
   /// directory entry flush() must also sync.
   static void mark_created(mapped_file& file, const std::filesystem::path& target);
+
+  /// Advises huge pages over a new file's mapping, which is about to be filled (best effort).
+  static void fill_in_huge_pages(mapped_file& file) noexcept;
 };
 
 /// Resolves `region` against a file of `file_size` bytes into a length; throws layout_error.

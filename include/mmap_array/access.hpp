@@ -35,9 +35,13 @@ enum class access_advice {
   /// come back on the next touch, but a copy-on-write mapping loses its private changes.
   dontneed,
   hugepage,    ///< MADV_HUGEPAGE: back the range with transparent huge pages where possible
+  /// MADV_NOHUGEPAGE: small pages only; for sparse writes to a new file (created mappings are
+  /// advised hugepage, so a 4 KiB write would dirty a 2 MiB folio).
+  nohugepage,
 };
 
-/// The advice's name: "normal", "sequential", "random", "willneed", "dontneed" or "hugepage".
+/// The advice's name: "normal", "sequential", "random", "willneed", "dontneed", "hugepage" or
+/// "nohugepage".
 MMAP_ARRAY_EXPORT std::string_view to_string(access_advice advice) noexcept;
 
 /// The advice called `name` (as `to_string` spells it), or nothing for an unknown name.

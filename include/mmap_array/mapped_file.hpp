@@ -74,7 +74,8 @@ class MMAP_ARRAY_EXPORT mapped_file {
 
   /// Creates a zero-filled, preallocated file of `file_size` bytes that atomically replaces
   /// `path`, and maps `region` of it read-write; throws os_error (ENOSPC when the disk is full,
-  /// the old file then untouched) or layout_error.
+  /// the old file then untouched) or layout_error. A mapping of 2 MiB or more is advised
+  /// MADV_HUGEPAGE, since a new file is usually filled whole (see access_advice::nohugepage).
   static mapped_file create(const std::filesystem::path& path, std::uint64_t file_size,
                             file_region region = {});
   /// As `create`, reporting failure through `ec`.

@@ -169,7 +169,11 @@ def create(
     Like ``np.lib.format.open_memmap(path, mode="w+")``: the file is
     zero-filled and preallocated, so a full disk raises ``OSError(ENOSPC)``
     here rather than crashing later, and it replaces an existing file
-    atomically (mappings of the old file keep their bytes).
+    atomically (mappings of the old file keep their bytes). A file of 2 MiB
+    or more is advised ``"hugepage"``, so filling it from start to end takes
+    a page fault per 2 MiB where the filesystem has large folios; before
+    writing it sparsely, call ``advise("nohugepage")`` (see
+    :meth:`MemoryMappedArray.advise`).
 
     Parameters
     ----------

@@ -148,7 +148,8 @@ class Access : public ::testing::Test {
 TEST_F(Access, AdviceNamesRoundTrip) {
   for (access_advice advice :
        {access_advice::normal, access_advice::sequential, access_advice::random,
-        access_advice::willneed, access_advice::dontneed, access_advice::hugepage}) {
+        access_advice::willneed, access_advice::dontneed, access_advice::hugepage,
+        access_advice::nohugepage}) {
     EXPECT_EQ(mmap_array::parse_access_advice(mmap_array::to_string(advice)), advice);
   }
   EXPECT_FALSE(mmap_array::parse_access_advice("Random"));
@@ -825,3 +826,13 @@ TEST_F(Access, TakeSizeChecksOverflow) {
 }
 
 }  // namespace
+
+TEST_F(Access, ACreatedFileOf2MiBOrMoreIsAdvisedHugePages) {
+  mapped_file big = mapped_file::create(tmp / "big.bin", 4 << 20);
+  const mmap_array::page_report report = mmap_array::page_info(big);
+  EXPECT_EQ(report.hugepage_advised, report.huge_page_size > 0);
+  mmap_array::advise(big, access_advice::nohugepage);
+  EXPECT_FALSE(mmap_array::page_info(big).hugepage_advised);
+  mapped_file small = mapped_file::create(tmp / "small.bin", 1 << 20);
+  EXPECT_FALSE(mmap_array::page_info(small).hugepage_advised);
+}

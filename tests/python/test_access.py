@@ -25,7 +25,7 @@ import mmap_array
 from conftest import run_python
 
 PAGE = mmap.PAGESIZE
-ADVICE = ["normal", "sequential", "random", "willneed", "dontneed", "hugepage"]
+ADVICE = ["normal", "sequential", "random", "willneed", "dontneed", "hugepage", "nohugepage"]
 
 # --- helpers -------------------------------------------------------------------------------
 
@@ -116,8 +116,8 @@ def test_every_advice_is_accepted_and_changes_no_data(matrix, mode):
             assert mm.advise(advice) is None
             mm.advise(advice, 2, 5)
         except OSError as error:  # a kernel without transparent huge pages
-            assert advice == "hugepage" and error.errno == errno.EINVAL, error
-            assert "'hugepage'" in str(error) and error.filename == mm.filename
+            assert advice in ("hugepage", "nohugepage") and error.errno == errno.EINVAL, error
+            assert f"'{advice}'" in str(error) and error.filename == mm.filename
     assert np.array_equal(mm.get_array(), values)
 
 
@@ -740,3 +740,24 @@ def test_info_shows_how_much_is_in_memory(disk):
     result = run_python(f"import sys; from mmap_array._cli import main; sys.exit(main(['info', {str(path)!r}]))")
     assert result.stdout.splitlines()[0].endswith(", 100.0% in memory")
     assert result.stdout.splitlines()[-1].split()[-1] == "100.0%"
+
+
+# --- huge pages for new files ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("format", ["raw", "npy"])
+def test_a_created_file_of_2_mib_or_more_is_filled_in_huge_pages_unless_advised_otherwise(tmp_path, format):
+    big = mmap_array.create(tmp_path / f"big.{format}", (4 << 20,), "u1", format=format)
+    small = mmap_array.create(tmp_path / f"small.{format}", (1 << 20,), "u1", format=format)
+    huge_pages = big.page_info()["huge_page_size"] > 0
+    assert big.page_info()["hugepage_advised"] == huge_pages
+    assert not small.page_info()["hugepage_advised"]  # no huge page fits in it
+    big.advise("nohugepage")
+    assert not big.page_info()["hugepage_advised"]
+    big.get_array()[::4096] = 7
+    big.flush()
+    written = np.load(big.filename) if format == "npy" else np.fromfile(big.filename, np.uint8)
+    assert np.count_nonzero(written) == (4 << 20) // 4096
+    # Mode "w+" creates a file the same way.
+    w = mmap_array.MemoryMappedArray(tmp_path / "w.bin", dtype="u1", mode="w+", shape=(4 << 20,))
+    assert w.page_info()["hugepage_advised"] == huge_pages
