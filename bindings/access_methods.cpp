@@ -23,6 +23,7 @@
 #include "mmap_array/access.hpp"
 #include "mmap_array/fault_guard.hpp"
 #include "numpy_api.hpp"
+#include "stub_types.hpp"
 
 namespace nb = nanobind;
 
@@ -518,40 +519,68 @@ nb::object container_residency_map(const mapped_arrays& self, nb::handle bins, n
 
 void bind_access_methods(nb::class_<array_handle>& cls) {
   cls.def("advise", &handle_advise, nb::arg("advice"), nb::arg("start").none() = nb::none(),
-          nb::arg("stop").none() = nb::none(), doc::advise)
+          nb::arg("stop").none() = nb::none(),
+          nb::sig("def advise(self, advice: str, start: " MMAP_ARRAY_INDEX_T
+                  " = None, stop: " MMAP_ARRAY_INDEX_T " = None) -> None"),
+          doc::advise)
       .def("prefetch", &handle_prefetch, nb::arg("start").none() = nb::none(),
-           nb::arg("stop").none() = nb::none(), doc::prefetch)
+           nb::arg("stop").none() = nb::none(),
+           nb::sig("def prefetch(self, start: " MMAP_ARRAY_INDEX_T " = None, stop: "
+                   MMAP_ARRAY_INDEX_T " = None) -> None"),
+           doc::prefetch)
       .def("populate", &handle_populate, nb::arg("start").none() = nb::none(),
            nb::arg("stop").none() = nb::none(), nb::arg("threads").none() = nb::none(),
-           nb::kw_only(), nb::arg("write") = false, doc::populate)
+           nb::kw_only(), nb::arg("write") = false,
+           nb::sig("def populate(self, start: " MMAP_ARRAY_INDEX_T " = None, stop: "
+                   MMAP_ARRAY_INDEX_T " = None, threads: " MMAP_ARRAY_INDEX_T
+                   " = None, *, write: bool = False) -> None"),
+           doc::populate)
       .def("residency", &handle_residency, nb::arg("start").none() = nb::none(),
-           nb::arg("stop").none() = nb::none(), doc::residency)
+           nb::arg("stop").none() = nb::none(),
+           nb::sig("def residency(self, start: " MMAP_ARRAY_INDEX_T " = None, stop: "
+                   MMAP_ARRAY_INDEX_T " = None) -> float"),
+           doc::residency)
       .def("residency_map", &handle_residency_map, nb::arg("bins").none() = 64,
            nb::arg("start").none() = nb::none(), nb::arg("stop").none() = nb::none(),
+           nb::sig("def residency_map(self, bins: typing.SupportsIndex = 64, start: "
+                   MMAP_ARRAY_INDEX_T " = None, stop: " MMAP_ARRAY_INDEX_T
+                   " = None) -> numpy.typing.NDArray[numpy.float64]"),
            doc::residency_map)
       .def("take", &handle_take, nb::arg("indices"), nb::arg("axis").none() = 0,
-           nb::arg("out").none() = nb::none(), nb::arg("threads").none() = nb::none(), doc::take)
+           nb::arg("out").none() = nb::none(), nb::arg("threads").none() = nb::none(),
+           nb::sig("def take(self, indices: numpy.typing.ArrayLike, axis: " MMAP_ARRAY_INDEX_T
+                   " = 0, out: " MMAP_ARRAY_ARRAY_T " | None = None, threads: "
+                   MMAP_ARRAY_INDEX_T " = None) -> " MMAP_ARRAY_ARRAY_T),
+           doc::take)
       .def(
           "page_info",
           [](const array_handle& self) { return owner_page_info(self.owner, self.filename); },
-          doc::page_info);
+          nb::sig("def page_info(self) -> dict[str, typing.Any]"), doc::page_info);
 }
 
 void bind_container_access_methods(nb::class_<mapped_arrays>& cls) {
   cls.def("advise", &container_advise, nb::arg("advice"), nb::arg("name").none() = nb::none(),
+          nb::sig("def advise(self, advice: str, name: str | None = None) -> None"),
           doc::container_advise)
       .def("prefetch", &container_prefetch, nb::arg("name").none() = nb::none(),
-           doc::container_prefetch)
+           nb::sig("def prefetch(self, name: str | None = None) -> None"), doc::container_prefetch)
       .def("populate", &container_populate, nb::arg("name").none() = nb::none(),
-           nb::arg("threads").none() = nb::none(), doc::container_populate)
+           nb::arg("threads").none() = nb::none(),
+           nb::sig("def populate(self, name: str | None = None, threads: " MMAP_ARRAY_INDEX_T
+                   " = None) -> None"),
+           doc::container_populate)
       .def("residency", &container_residency, nb::arg("name").none() = nb::none(),
+           nb::sig("def residency(self, name: str | None = None) -> float"),
            doc::container_residency)
       .def("residency_map", &container_residency_map, nb::arg("bins").none() = 64,
-           nb::arg("name").none() = nb::none(), doc::container_residency_map)
+           nb::arg("name").none() = nb::none(),
+           nb::sig("def residency_map(self, bins: typing.SupportsIndex = 64, name: str | None = "
+                   "None) -> numpy.typing.NDArray[numpy.float64]"),
+           doc::container_residency_map)
       .def(
           "page_info",
           [](const mapped_arrays& self) { return owner_page_info(self.owner, self.filename); },
-          doc::container_page_info);
+          nb::sig("def page_info(self) -> dict[str, typing.Any]"), doc::container_page_info);
 }
 
 }  // namespace mmap_array::python

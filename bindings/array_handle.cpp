@@ -9,6 +9,7 @@
 #include "mapping_owner.hpp"
 #include "mmap_array/raw_array.hpp"
 #include "sharing.hpp"
+#include "stub_types.hpp"
 
 namespace nb = nanobind;
 
@@ -195,30 +196,41 @@ void bind_array_handle(nb::module_& m) {
                                nb::is_weak_referenceable(), doc::handle_class);
   cls.def("__init__", &construct, nb::arg("filename").none(), nb::arg("dtype").none() = "float64",
            nb::arg("mode").none() = "r", nb::arg("shape").none() = nb::none(),
-           nb::arg("offset").none() = 0, nb::arg("order").none() = "C", doc::handle_init)
-      .def("get_array", &get_array, doc::get_array)
+           nb::arg("offset").none() = 0, nb::arg("order").none() = "C",
+           nb::sig("def __init__(self, filename: " MMAP_ARRAY_PATH_T ", dtype: " MMAP_ARRAY_DTYPE_T
+                   " = 'float64', mode: str = 'r', shape: " MMAP_ARRAY_SHAPE_T
+                   " | None = None, offset: typing.SupportsIndex = 0, order: str = 'C') -> None"),
+           doc::handle_init)
+      .def("get_array", &get_array, nb::sig("def get_array(self) -> " MMAP_ARRAY_ARRAY_T),
+           doc::get_array)
       .def(
           "size",
           [](const array_handle& self) { return require_open(self, "get the size of").items; },
           doc::size)
       .def("flush", &flush, doc::flush)
       .def("close", &close, doc::close)
-      .def("__enter__",
-           [](nb::handle self) {
-             require_open(nb::cast<const array_handle&>(self), "enter a with block on");
-             return nb::borrow(self);
-           })
       .def(
-          "__exit__", [](array_handle& self, nb::args) { close(self); }, "Close the mapping.")
+          "__enter__",
+          [](nb::handle self) {
+            require_open(nb::cast<const array_handle&>(self), "enter a with block on");
+            return nb::borrow(self);
+          },
+          nb::sig("def __enter__(self) -> MemoryMappedArray"))
+      .def(
+          "__exit__", [](array_handle& self, nb::args) { close(self); },
+          nb::sig("def __exit__(self, *args: object) -> None"), "Close the mapping.")
       .def("__array__", &array_protocol, nb::arg("dtype") = nb::none(), nb::kw_only(),
-           nb::arg("copy") = nb::none(), doc::array_protocol)
+           nb::arg("copy") = nb::none(),
+           nb::sig("def __array__(self, dtype: " MMAP_ARRAY_DTYPE_T
+                   " | None = None, *, copy: bool | None = None) -> " MMAP_ARRAY_ARRAY_T),
+           doc::array_protocol)
       .def("__repr__", &repr)
       .def_prop_ro("filename", [](const array_handle& self) { return self.filename; },
-                   doc::filename)
+                   nb::sig("def filename(self) -> str"), doc::filename)
       .def_prop_ro("dtype", [](const array_handle& self) { return self.layout.descr; },
-                   doc::dtype)
+                   nb::sig("def dtype(self) -> numpy.dtype[typing.Any]"), doc::dtype)
       .def_prop_ro("shape", [](const array_handle& self) { return self.shape_tuple; },
-                   doc::shape)
+                   nb::sig("def shape(self) -> tuple[int, ...]"), doc::shape)
       .def_prop_ro("ndim", [](const array_handle& self) { return self.layout.shape.size(); },
                    doc::ndim)
       .def_prop_ro("mode", [](const array_handle& self) { return self.mode; }, doc::mode)
@@ -236,6 +248,8 @@ void bind_array_handle(nb::module_& m) {
   bind_dask_support(cls);
   bind_access_methods(cls);
   m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
+        nb::sig("def _create_raw(filename: " MMAP_ARRAY_PATH_T ", dtype: " MMAP_ARRAY_DTYPE_T
+                ", shape: " MMAP_ARRAY_SHAPE_T ") -> MemoryMappedArray"),
         "Create a new zero-filled raw file and map it read-write.");
 }
 

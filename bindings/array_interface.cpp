@@ -61,7 +61,9 @@ nb::dict array_interface(const array_handle& self) {
 }  // namespace
 
 void bind_array_interface(nb::class_<array_handle>& cls) {
-  cls.def_prop_ro("__array_interface__", &array_interface, doc::array_interface);
+  cls.def_prop_ro("__array_interface__", &array_interface,
+                  nb::sig("def __array_interface__(self) -> dict[str, typing.Any]"),
+                  doc::array_interface);
 }
 
 }  // namespace mmap_array::python

@@ -6,6 +6,7 @@
 
 #include "arguments.hpp"
 #include "mmap_array/atomic_file.hpp"
+#include "stub_types.hpp"
 
 namespace nb = nanobind;
 
@@ -74,8 +75,13 @@ void abort(locked_writer& self) {
 void bind_atomic_writer(nb::module_& m) {
   nb::class_<locked_writer>(m, "_AtomicWriter",
                             "Writes a replacement of a file; it appears only on commit().")
-      .def("__init__", &construct, nb::arg("filename").none(), nb::arg("fsync") = false)
-      .def("write", &write, nb::arg("data"), "Append the bytes of a C-contiguous buffer.")
+      .def("__init__", &construct, nb::arg("filename").none(), nb::arg("fsync") = false,
+           nb::sig("def __init__(self, filename: " MMAP_ARRAY_PATH_T
+                   ", fsync: bool = False) -> None"))
+      .def("write", &write, nb::arg("data"),
+           nb::sig("def write(self, data: typing_extensions.Buffer | " MMAP_ARRAY_ARRAY_T
+                   ") -> None"),
+           "Append the bytes of a C-contiguous buffer.")
       .def(
           "preallocate",
           [](locked_writer& self, std::uint64_t total) {
@@ -90,8 +96,12 @@ void bind_atomic_writer(nb::module_& m) {
           },
           "Rename the finished file over the target.")
       .def("abort", &abort, "Drop the temporary file; the target is untouched.")
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
-      .def("__exit__", [](locked_writer& self, nb::args) { abort(self); });
+      .def(
+          "__enter__", [](nb::handle self) { return nb::borrow(self); },
+          nb::sig("def __enter__(self) -> _AtomicWriter"))
+      .def(
+          "__exit__", [](locked_writer& self, nb::args) { abort(self); },
+          nb::sig("def __exit__(self, *args: object) -> None"));
 }
 
 }  // namespace mmap_array::python

@@ -36,7 +36,10 @@ nb::object to_dask(nb::handle self, nb::handle chunks, nb::handle name) {
 void bind_dask_support(nb::class_<array_handle>& cls) {
   cls.def("__dask_tokenize__", &tokenize, doc::dask_tokenize)
       .def("to_dask", &to_dask, nb::arg("chunks").none() = "auto", nb::kw_only(),
-           nb::arg("name").none() = nb::none(), doc::to_dask);
+           nb::arg("name").none() = nb::none(),
+           nb::sig("def to_dask(self, chunks: typing.Any = 'auto', *, name: str | None = None) "
+                   "-> typing.Any"),
+           doc::to_dask);
 }
 
 }  // namespace mmap_array::python

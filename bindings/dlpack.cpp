@@ -118,8 +118,13 @@ nb::object dlpack_device(const array_handle& self) {
 void bind_dlpack(nb::class_<array_handle>& cls) {
   cls.def("__dlpack__", &dlpack, nb::kw_only(), nb::arg("stream").none() = nb::none(),
           nb::arg("max_version").none() = nb::none(), nb::arg("dl_device").none() = nb::none(),
-          nb::arg("copy").none() = nb::none(), doc::dlpack)
-      .def("__dlpack_device__", &dlpack_device, doc::dlpack_device);
+          nb::arg("copy").none() = nb::none(),
+          nb::sig("def __dlpack__(self, *, stream: typing.Any | None = None, max_version: "
+                  "tuple[int, int] | None = None, dl_device: tuple[int, int] | None = None, "
+                  "copy: bool | None = None) -> typing_extensions.CapsuleType"),
+          doc::dlpack)
+      .def("__dlpack_device__", &dlpack_device,
+           nb::sig("def __dlpack_device__(self) -> tuple[int, int]"), doc::dlpack_device);
 }
 
 }  // namespace mmap_array::python

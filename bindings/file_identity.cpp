@@ -1,6 +1,7 @@
 #include "file_identity.hpp"
 
 #include "arguments.hpp"
+#include "stub_types.hpp"
 
 namespace nb = nanobind;
 
@@ -42,6 +43,7 @@ void bind_file_identity(nb::module_& m) {
   if (identity_type == nullptr) throw nb::python_error();
   m.attr("FileIdentity") = nb::steal(reinterpret_cast<PyObject*>(identity_type));
   m.def("_file_identity", &identify, nb::arg("filename"),
+        nb::sig("def _file_identity(filename: " MMAP_ARRAY_PATH_T ") -> FileIdentity"),
         "The FileIdentity of the file at ``filename`` now (stat, following symlinks).");
 }
 

@@ -14,6 +14,7 @@
 #include "mmap_array/safetensors.hpp"
 #include "npy_dtype.hpp"
 #include "sharing.hpp"
+#include "stub_types.hpp"
 
 namespace nb = nanobind;
 
@@ -215,15 +216,19 @@ std::string repr(const mapped_arrays& self) {
 void bind_mapped_arrays(nb::module_& m) {
   nb::class_<mapped_arrays> cls(m, "MappedArrays", nb::is_weak_referenceable(),
                                 doc::container_class);
-  cls.def("__getitem__", &get_item, nb::arg("name"), doc::container_getitem)
+  cls.def("__getitem__", &get_item, nb::arg("name"),
+          nb::sig("def __getitem__(self, name: str) -> " MMAP_ARRAY_ARRAY_T),
+          doc::container_getitem)
       .def(
           "get",
           [](const mapped_arrays& self, nb::handle name, nb::handle fallback) -> nb::object {
             if (self.owner.is_valid() && find(self, name) == nullptr) return nb::borrow(fallback);
             return get_item(self, name);
           },
-          nb::arg("name"), nb::arg("default") = nb::none(), doc::container_get)
-      .def("keys", &keys, doc::container_keys)
+          nb::arg("name"), nb::arg("default") = nb::none(),
+          nb::sig("def get(self, name: str, default: typing.Any = None) -> typing.Any"),
+          doc::container_get)
+      .def("keys", &keys, nb::sig("def keys(self) -> list[str]"), doc::container_keys)
       .def(
           "values",
           [](const mapped_arrays& self) {
@@ -231,7 +236,7 @@ void bind_mapped_arrays(nb::module_& m) {
             for (const array_entry& entry : self.entries) values.append(get_item(self, entry.name));
             return values;
           },
-          doc::container_values)
+          nb::sig("def values(self) -> list[" MMAP_ARRAY_ARRAY_T "]"), doc::container_values)
       .def(
           "items",
           [](const mapped_arrays& self) {
@@ -241,21 +246,31 @@ void bind_mapped_arrays(nb::module_& m) {
             }
             return items;
           },
+          nb::sig("def items(self) -> list[tuple[str, " MMAP_ARRAY_ARRAY_T "]]"),
           doc::container_items)
-      .def("info", &info, doc::container_info)
-      .def("__iter__", [](const mapped_arrays& self) { return nb::iter(keys(self)); })
+      .def("info", &info, nb::sig("def info(self) -> list[dict[str, typing.Any]]"),
+           doc::container_info)
+      .def(
+          "__iter__", [](const mapped_arrays& self) { return nb::iter(keys(self)); },
+          nb::sig("def __iter__(self) -> collections.abc.Iterator[str]"))
       .def("__len__", [](const mapped_arrays& self) { return self.entries.size(); })
-      .def("__contains__",
-           [](const mapped_arrays& self, nb::handle name) { return find(self, name) != nullptr; })
+      .def(
+          "__contains__",
+          [](const mapped_arrays& self, nb::handle name) { return find(self, name) != nullptr; },
+          nb::sig("def __contains__(self, name: object, /) -> bool"))
       .def("flush", &flush, doc::container_flush)
       .def("close", [](mapped_arrays& self) { self.owner.reset(); }, doc::container_close)
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); })
-      .def("__exit__", [](mapped_arrays& self, nb::args) { self.owner.reset(); })
+      .def(
+          "__enter__", [](nb::handle self) { return nb::borrow(self); },
+          nb::sig("def __enter__(self) -> MappedArrays"))
+      .def(
+          "__exit__", [](mapped_arrays& self, nb::args) { self.owner.reset(); },
+          nb::sig("def __exit__(self, *args: object) -> None"))
       .def("__repr__", &repr)
       .def_prop_ro("metadata", [](const mapped_arrays& self) { return self.metadata.attr("copy")(); },
-                   doc::container_metadata)
+                   nb::sig("def metadata(self) -> dict[str, str]"), doc::container_metadata)
       .def_prop_ro("filename", [](const mapped_arrays& self) { return self.filename; },
-                   doc::filename)
+                   nb::sig("def filename(self) -> str"), doc::filename)
       .def_prop_ro("format", [](const mapped_arrays& self) { return self.format; },
                    "The file's format: 'safetensors' or 'npz'.")
       .def_prop_ro("mode", [](const mapped_arrays& self) { return self.mode; }, doc::mode)
@@ -265,9 +280,15 @@ void bind_mapped_arrays(nb::module_& m) {
   bind_container_access_methods(cls);
 
   m.def("_open_safetensors", &open_safetensors, nb::arg("filename"), nb::arg("mode"),
-        nb::arg("dtype_table"), "Map a safetensors file; dtype_table maps its dtype names.");
+        nb::arg("dtype_table"),
+        nb::sig("def _open_safetensors(filename: " MMAP_ARRAY_PATH_T
+                ", mode: str, dtype_table: dict[str, numpy.dtype[typing.Any]]) -> MappedArrays"),
+        "Map a safetensors file; dtype_table maps its dtype names.");
   m.def("_open_npz", &open_npz, nb::arg("filename"), nb::arg("mode"),
-        nb::arg("max_header_size") = 10'000, "Map the stored members of an .npz archive.");
+        nb::arg("max_header_size") = 10'000,
+        nb::sig("def _open_npz(filename: " MMAP_ARRAY_PATH_T
+                ", mode: str, max_header_size: int = 10000) -> MappedArrays"),
+        "Map the stored members of an .npz archive.");
 }
 
 }  // namespace mmap_array::python

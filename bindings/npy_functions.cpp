@@ -9,6 +9,7 @@
 #include "arguments.hpp"
 #include "array_handle.hpp"
 #include "npy_dtype.hpp"
+#include "stub_types.hpp"
 
 namespace nb = nanobind;
 
@@ -73,12 +74,21 @@ nb::bytes npy_header_bytes(nb::handle descr, nb::handle shape, bool fortran) {
 
 void bind_npy_functions(nb::module_& m) {
   m.def("_open_npy", &open_npy, nb::arg("filename"), nb::arg("mode") = "r",
-        nb::arg("max_header_size") = 10'000, "Map the array of an .npy file.");
+        nb::arg("max_header_size") = 10'000,
+        nb::sig("def _open_npy(filename: " MMAP_ARRAY_PATH_T
+                ", mode: str = 'r', max_header_size: int = 10000) -> MemoryMappedArray"),
+        "Map the array of an .npy file.");
   m.def("_create_npy", &create_npy_file, nb::arg("filename"), nb::arg("dtype"),
         nb::arg("shape"), nb::arg("fortran_order") = false, nb::arg("mode") = "r+",
+        nb::sig("def _create_npy(filename: " MMAP_ARRAY_PATH_T ", dtype: " MMAP_ARRAY_DTYPE_T
+                ", shape: " MMAP_ARRAY_SHAPE_T
+                ", fortran_order: bool = False, mode: str = 'r+') -> MemoryMappedArray"),
         "Create a new zero-filled .npy file and map its array read-write.");
   m.def("_npy_header", &npy_header_bytes, nb::arg("dtype"), nb::arg("shape"),
-        nb::arg("fortran_order") = false, "The bytes before the data of an .npy file.");
+        nb::arg("fortran_order") = false,
+        nb::sig("def _npy_header(dtype: " MMAP_ARRAY_DTYPE_T ", shape: " MMAP_ARRAY_SHAPE_T
+                ", fortran_order: bool = False) -> bytes"),
+        "The bytes before the data of an .npy file.");
 }
 
 }  // namespace mmap_array::python

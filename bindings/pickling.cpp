@@ -81,13 +81,13 @@ nb::tuple reduce_container(const mapped_arrays& self) {
 
 void bind_handle_pickling(nb::class_<array_handle>& cls) {
   cls.def_prop_ro("identity", [](const array_handle& self) { return identity_tuple(self.identity); },
-                  doc::identity)
+                  nb::sig("def identity(self) -> FileIdentity"), doc::identity)
       .def("__reduce__", &reduce_handle, doc::handle_reduce);
 }
 
 void bind_container_pickling(nb::class_<mapped_arrays>& cls) {
   cls.def_prop_ro("identity", [](const mapped_arrays& self) { return identity_tuple(self.identity); },
-                  doc::identity)
+                  nb::sig("def identity(self) -> FileIdentity"), doc::identity)
       .def("__reduce__", &reduce_container, doc::container_reduce);
 }
 

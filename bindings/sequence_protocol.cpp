@@ -69,9 +69,12 @@ void bind_sequence_protocol(nb::class_<array_handle>& cls) {
   cls.def("__bool__", [](const array_handle&) { return true; },
           "Always True, like any object: a handle is true even when its array is empty.")
       .def("__len__", &length, doc::handle_len)
-      .def("__iter__", &iterate, doc::handle_iter)
-      .def("__getitem__", &get_item, nb::arg("key").none(), doc::handle_getitem)
+      .def("__iter__", &iterate, nb::sig("def __iter__(self) -> collections.abc.Iterator[typing.Any]"),
+           doc::handle_iter)
+      .def("__getitem__", &get_item, nb::arg("key").none(),
+           nb::sig("def __getitem__(self, key: typing.Any) -> typing.Any"), doc::handle_getitem)
       .def("__setitem__", &set_item, nb::arg("key").none(), nb::arg("value").none(),
+           nb::sig("def __setitem__(self, key: typing.Any, value: numpy.typing.ArrayLike) -> None"),
            doc::handle_setitem);
 }
 

@@ -14,11 +14,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from ._core import MemoryMappedArray
 from ._writers import write_binary
+
+_T = TypeVar("_T")
 
 
 def add_demo_command(commands: argparse._SubParsersAction) -> None:
@@ -38,7 +41,7 @@ def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
 
 
-def _time(call: Callable[[], object]) -> tuple[float, object]:
+def _time(call: Callable[[], _T]) -> tuple[float, _T]:
     start = time.perf_counter()
     result = call()
     return time.perf_counter() - start, result
@@ -78,7 +81,7 @@ def _demo(n: int, repeat: int, directory: str) -> int:
         "np.fromfile (reads it all)": lambda: np.fromfile(path, dtype=np.float64),
     }
     steps = ("open + get", "mean", "max")
-    samples = {name: {step: [] for step in steps} for name in ways}
+    samples: dict[str, dict[str, list[float]]] = {name: {step: [] for step in steps} for name in ways}
     arrays: dict[str, np.ndarray] = {}
     names = list(ways)
     for rep in range(repeat):

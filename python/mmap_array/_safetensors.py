@@ -43,7 +43,7 @@ _NUMPY_TYPES = {
 }
 
 # safetensors name -> (ml_dtypes attribute, same-width integer stand-in).
-_ML_TYPES = {
+_ML_TYPES: dict[str, tuple[str, np.dtype[Any]]] = {
     "BF16": ("bfloat16", np.dtype("<u2")),
     "F8_E5M2": ("float8_e5m2", np.dtype("u1")),
     "F8_E4M3": ("float8_e4m3fn", np.dtype("u1")),
@@ -65,7 +65,7 @@ def _ml_dtypes() -> Any:
 def _read_table() -> dict[str, np.dtype]:
     """safetensors name -> the dtype its arrays are shown as (looked up once)."""
     ml_dtypes = _ml_dtypes()
-    table = dict(_NUMPY_TYPES)
+    table: dict[str, np.dtype[Any]] = dict(_NUMPY_TYPES)
     for name, (attribute, stand_in) in _ML_TYPES.items():
         found = getattr(ml_dtypes, attribute, None) if ml_dtypes is not None else None
         table[name] = np.dtype(found) if found is not None else stand_in

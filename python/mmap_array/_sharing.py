@@ -117,7 +117,10 @@ def _reopen_arrays(
     if format == "safetensors":
         container = open_safetensors(filename, mode)
     elif format == "npz":
-        container = open_npz(filename, mode, max_header_size=max_header_size)
+        if max_header_size is None:  # pickles of this version always carry it
+            container = open_npz(filename, mode)
+        else:
+            container = open_npz(filename, mode, max_header_size=max_header_size)
     else:
         raise ValueError(f"cannot unpickle the mapping of {filename!r}: unknown format {format!r}")
     _check_mapped_identity(container, identity, mode)

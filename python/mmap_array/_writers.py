@@ -125,7 +125,7 @@ def _blocks(array: np.ndarray, dtype: np.dtype, order: str = "C") -> Iterator[np
             return
     if array.size == 0:
         return
-    iterator = np.nditer(
+    iterator = np.nditer(  # type: ignore[call-overload]  # NumPy's stubs lack the "contig" flag
         array,
         flags=["external_loop", "buffered", "zerosize_ok"],
         # "contig" makes the iterator buffer strided data too, not only data it must cast.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ if np.dtype(np.longdouble).itemsize > 8:
 SHAPES = [(), (0,), (7,), (3, 4), (2, 0, 3), (2, 3, 4)]
 
 
-def _sample(dtype: np.dtype, shape: tuple[int, ...], order: str = "C") -> np.ndarray:
+def _sample(dtype: np.dtype, shape: tuple[int, ...], order: Literal["C", "F"] = "C") -> np.ndarray:
     """An array of ``dtype`` and ``shape`` with varied bits, including non-canonical ones."""
     count = int(np.prod(shape))
     raw = np.random.default_rng(11).integers(0, 256, size=count * dtype.itemsize, dtype=np.uint8)

@@ -93,14 +93,16 @@ def record_dtypes(draw, children) -> np.dtype:
     # Explicit offsets in increasing order with holes between the fields and at the end:
     # the holes' bytes are part of each item and must survive too.
     packed = np.dtype(fields)
+    assert packed.names is not None and packed.fields is not None  # a record dtype has both
+    field_types = packed.fields
     offsets, at = [], 0
     for name in packed.names:
         at += draw(st.integers(0, 3))
         offsets.append(at)
-        at += packed.fields[name][0].itemsize
+        at += field_types[name][0].itemsize
     return np.dtype({
         "names": list(packed.names),
-        "formats": [packed.fields[name][0] for name in packed.names],
+        "formats": [field_types[name][0] for name in packed.names],
         "offsets": offsets,
         "itemsize": at + draw(st.integers(0, 3)),
     })
@@ -176,9 +178,9 @@ def assert_bit_identical(got: np.ndarray, expected: np.ndarray) -> None:
 # .npz members the same without '/', which would put the member in a zip directory, and
 # without NUL, at which Python's zipfile cuts a member's name (the NUL of "\0" leaves the
 # name "", without ".npy", which np.load still lists and we skip as not an .npy member).
-tensor_names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8).filter(
+tensor_names = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=8).filter(
     lambda name: name != "__metadata__")
-member_names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), max_size=8)
+member_names = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="/\0"), max_size=8)
 
 
 # --- (a) round trips ------------------------------------------------------------------------

@@ -391,27 +391,29 @@ class _Sharer:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        assert self.process.stdin and self.process.stdout and self.process.stderr  # all pipes
+        self.stdin, self.stdout, self.stderr = self.process.stdin, self.process.stdout, self.process.stderr
         self.pending = b""
 
     def line(self) -> str:
         deadline = time.monotonic() + 30
         while b"\n" not in self.pending:
-            ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            chunk = os.read(self.process.stdout.fileno(), 4096) if ready else b""
+            ready, _, _ = select.select([self.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(self.stdout.fileno(), 4096) if ready else b""
             if not chunk:
                 self.process.kill()
-                pytest.fail(f"the child stopped answering: {self.process.stderr.read().decode()}")
+                pytest.fail(f"the child stopped answering: {self.stderr.read().decode()}")
             self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
         return line.decode()
 
     def ask(self, command: str) -> str:
-        self.process.stdin.write(command.encode() + b"\n")
-        self.process.stdin.flush()
+        self.stdin.write(command.encode() + b"\n")
+        self.stdin.flush()
         return self.line()
 
     def finish(self) -> int:
-        self.process.stdin.close()
+        self.stdin.close()
         return self.process.wait(timeout=30)
 
 

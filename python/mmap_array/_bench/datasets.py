@@ -127,6 +127,6 @@ def row_file(directory: str, scale: Scale) -> RowFile:
         for start in range(0, rows, chunk_rows):
             stop = min(rows, start + chunk_rows)
             block = np.arange(start * columns, stop * columns, dtype=np.float64)
-            file.write(memoryview(block).cast("B"))
+            file.write(block.data.cast("B"))
     _sync(path)
     return RowFile(path, rows, columns)

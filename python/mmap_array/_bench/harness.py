@@ -202,8 +202,10 @@ def run_round_robin(
             for contestant in active[shift:] + active[:shift]:
                 if contestant.key in samples.failed:
                     continue
+                measure = contestant.measure
+                assert measure is not None  # `active` holds only contestants that measure
                 try:
-                    measurement = contestant.measure()
+                    measurement = measure()
                 except Unmeasurable:
                     raise
                 except Exception as error:  # noqa: BLE001 (a broken anchor must not stop the others)

@@ -55,6 +55,7 @@ def format_verdict(verdict: Verdict) -> str:
     if verdict.met is None:
         return f"not measured: {verdict.reason}"
     margin = verdict.margin
+    assert margin is not None  # a verdict met or missed has its margin
     if verdict.met:
         return f"**met** ({(1 - margin) * 100:.0f}% under the limit)"
     return f"**missed** ({format_ratio(margin)} the limit)"

@@ -119,7 +119,7 @@ def cold_gather(ctx: Context) -> MetricResult:
     check, expected = _gather_check(rows, indices)
     offsets = (indices.astype(np.uint64) * np.uint64(scale.row_bytes))
     expected_checksum = checksum_of(expected)
-    evict = {"before": lambda: cache.make_cold(rows.path), "count_reads": True}
+    evict: dict[str, Any] = {"before": lambda: cache.make_cold(rows.path), "count_reads": True}
 
     def floor() -> float:
         ns, _, checksum = _floor_direct_gather(rows.path, offsets, scale.row_bytes, _DIRECT_THREADS)
@@ -185,7 +185,7 @@ def warm_gather(ctx: Context) -> MetricResult:
     # Held in a dict the result does not keep, so that clearing it frees the in-RAM copy even
     # though the contestants' closures live on in the result.
     shape = (rows.rows, rows.columns)
-    held = {"in_ram": _shaped(np.fromfile(rows.path, np.float64), rows)}
+    held: dict[str, Any] = {"in_ram": _shaped(np.fromfile(rows.path, np.float64), rows)}
     resident, total = cache.make_warm(rows.path, reload=True)
     held["handle"] = MemoryMappedArray(rows.path, np.float64, shape=shape)
     held["handle"].populate()

@@ -140,7 +140,7 @@ def cold_pass(ctx: Context) -> MetricResult:
     path, values = data.path, data.values
     check = sum_check(data.total)
     expected_checksum = checksum_of(values)
-    evict = {"before": lambda: cache.make_cold(path), "count_reads": True}
+    evict: dict[str, Any] = {"before": lambda: cache.make_cold(path), "count_reads": True}
 
     def floor() -> float:
         ns, nbytes, checksum = _floor_direct_read(path, _DIRECT_THREADS, _DIRECT_BLOCK)
