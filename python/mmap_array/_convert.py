@@ -391,7 +391,7 @@ def _refuse_stand_in(path: str, row: dict) -> None:
     another type's name, which is a silent change of meaning.
     """
     file_dtype = row.get("file_dtype")
-    stand_in = _ML_TYPES.get(file_dtype, (None, None))[1]
+    stand_in = _ML_TYPES[file_dtype][1] if file_dtype in _ML_TYPES else None
     packed = file_dtype in ("F4", "F6_E2M3", "F6_E3M2")
     if packed or (stand_in is not None and row["dtype"] == stand_in):
         hint = "" if packed else " (pip install ml_dtypes gives it one)"
@@ -517,7 +517,7 @@ def _chunks(source: Source, plan: Plan, data: MemoryMappedArray | None) -> Itera
     # A Fortran-ordered source written in C order: NumPy's buffered iterator transposes it a
     # bounded buffer at a time. Each buffer reads scattered pages, so all are dropped after each.
     array = flat.reshape(source.shape[::-1]).T
-    iterator = np.nditer(
+    iterator = np.nditer(  # type: ignore[call-overload]  # NumPy's stubs lack the "contig" flag
         array,
         flags=["external_loop", "buffered", "zerosize_ok"],
         op_flags=[["readonly", "contig"]],
@@ -652,6 +652,7 @@ def run_convert(args: argparse.Namespace) -> int:
         bar = ProgressBar(0, f"{os.fsdecode(args.destination)}", sys.stderr)
 
     def progress(done: int, total: int) -> None:
+        assert bar is not None  # only passed to convert() when there is a bar
         bar.total = total
         bar.update(done)
 

@@ -31,12 +31,12 @@ except ImportError:  # pragma: no cover - the test extra installs it
 
 def convert(*args: str | os.PathLike) -> int:
     """Run ``mmap-array convert`` in this process; return its exit status."""
-    return main(["convert", *map(os.fspath, args)])
+    return main(["convert", *(os.fsdecode(arg) for arg in args)])
 
 
 def run(*args: str | os.PathLike, cwd=None, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "mmap_array", *map(os.fspath, args)],
+        [sys.executable, "-m", "mmap_array", *(os.fsdecode(arg) for arg in args)],
         capture_output=True, text=True, cwd=cwd, timeout=300, **kwargs,
     )
 
@@ -345,6 +345,7 @@ def _run_with_stderr_on_a_terminal(args: list[str], cwd) -> tuple[int, str, str]
             if not chunk:
                 break
             seen += chunk
+        assert process.stdout is not None
         out = process.stdout.read()
         process.wait(timeout=60)
         return process.returncode, out, seen.decode()
