@@ -235,6 +235,7 @@ void bind_array_handle(nb::module_& m) {
   bind_dlpack(cls);
   bind_dask_support(cls);
   bind_access_methods(cls);
+  bind_grow_methods(cls);
   m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
         "Create a new zero-filled raw file and map it read-write.");
 }
