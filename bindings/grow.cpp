@@ -96,8 +96,8 @@ Py_ssize_t arrays_past(array_handle& self, std::uint64_t end, bool all) {
                 "as a new file, which the arrays would silently stop viewing"
               : "the pages they view would be cut off the file";
   PyErr_Format(PyExc_BufferError,
-               "cannot %s %R to length %llu: %zd array(s) or view(s) of it "
-               "(from get_array(), np.asarray(), indexing, memoryview or DLPack) are alive "
+               "cannot %s %R to length %llu: %zd array(s) exported from it (by get_array(), "
+               "np.asarray(), indexing, memoryview or DLPack), or views of them, are alive "
                "and %s; nothing was changed. Delete them, or copy what you need, first",
                operation, self.filename.ptr(), static_cast<unsigned long long>(new_length), alive,
                why.c_str());
