@@ -172,7 +172,14 @@ void resize_to(array_handle& self, std::uint64_t new_length, std::span<const std
   // Closed meanwhile: the file has its new size, and the handle stays closed.
   if (!self.owner.is_valid() || !self.owner.is(owner)) return;
 
-  self.previous_owners.emplace_back(owner);
+  // The old mapping lives on only if arrays hold it (beyond this function and the handle).
+  if (Py_REFCNT(owner.ptr()) > 2) {
+    if (self.previous_owners.size() >= 16 && self.previous_owners.size() % 16 == 0) {
+      std::erase_if(self.previous_owners,
+                    [](const nb::weakref& reference) { return reference().is_none(); });
+    }
+    self.previous_owners.emplace_back(owner);
+  }
   self.data = file.data();
   self.nbytes = file.size();
   self.identity = file.identity();

@@ -527,3 +527,20 @@ def test_a_reader_process_sees_the_grown_file_and_an_earlier_one_keeps_its_exten
         reader.kill()
         reader.wait()
     assert out.split() == ["(100,)", str(float(np.arange(100.0).sum())), "99.0", "(1000,)", "999.0"]
+
+
+def test_old_mappings_are_unmapped_unless_arrays_hold_them(tmp_path):
+    from conftest import mappings_of
+
+    path = npy(tmp_path, np.arange(4.0))
+    mm = mmap_array.open(path, "r+")
+    for _ in range(100):
+        mm.append([1.0])
+    assert mappings_of(path) == 1
+    kept = []
+    for _ in range(3):
+        kept.append(mm.get_array())
+        mm.append([2.0])
+    assert mappings_of(path) == 4
+    del kept
+    assert mappings_of(path) == 1
