@@ -544,3 +544,58 @@ def test_old_mappings_are_unmapped_unless_arrays_hold_them(tmp_path):
     assert mappings_of(path) == 4
     del kept
     assert mappings_of(path) == 1
+
+
+# --- crash safety -----------------------------------------------------------------------
+
+
+def test_what_a_crash_between_the_steps_leaves_is_read_as_the_old_array(tmp_path):
+    # Grown and filled, header not yet rewritten: the old header and bytes after its array.
+    data = np.arange(6.0).reshape(3, 2)
+    path = npy(tmp_path, data)
+    with open(path, "ab") as f:
+        f.write(np.ones((4, 2)).tobytes())
+    assert np.array_equal(np.load(path), data)
+    assert np.array_equal(np.load(path, mmap_mode="r"), data)
+    mm = mmap_array.open(path, "r+")
+    assert np.array_equal(mm.get_array(), data)
+    # Growing such a file rewrites those bytes: the new rows are zeros, not leftovers.
+    mm.resize(5)
+    assert np.array_equal(np.load(path), np.vstack([data, np.zeros((2, 2))]))
+
+
+def test_a_writer_killed_while_appending_leaves_a_file_numpy_reads(tmp_path):
+    path = str(tmp_path / "log.npy")
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                import sys, numpy as np, mmap_array
+                mm = mmap_array.create(sys.argv[1], (0, 3), "i8")
+                print("ready", flush=True)
+                i = 0
+                while True:
+                    mm.append(np.full((i % 7 + 1, 3), i, dtype=np.int64))
+                    i += 1
+                """
+            ),
+            path,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+    finally:
+        writer.kill()
+        writer.wait()
+    # The header is written after its rows: whole batches only, whatever the moment of the kill.
+    for loaded in (np.load(path), np.load(path, mmap_mode="r"), mmap_array.open(path).get_array()):
+        assert len(loaded) > 0
+        batches = np.arange(loaded[-1, 0] + 1)
+        assert np.array_equal(loaded[:, 0], np.repeat(batches, batches % 7 + 1))
+        assert np.array_equal(loaded, np.repeat(loaded[:, :1], 3, axis=1))
