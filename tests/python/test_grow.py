@@ -599,3 +599,16 @@ def test_a_writer_killed_while_appending_leaves_a_file_numpy_reads(tmp_path):
         batches = np.arange(loaded[-1, 0] + 1)
         assert np.array_equal(loaded[:, 0], np.repeat(batches, batches % 7 + 1))
         assert np.array_equal(loaded, np.repeat(loaded[:, :1], 3, axis=1))
+
+
+@pytest.mark.parametrize("fmt", ["npy", "raw"])
+def test_appending_the_handles_own_rows_doubles_the_file(tmp_path, fmt):
+    data = np.arange(3000.0).reshape(1000, 3)
+    path = npy(tmp_path, data) if fmt == "npy" else raw(tmp_path, data)
+    mm = mmap_array.open(path, "r+", **({} if fmt == "npy" else {"dtype": "f8", "shape": (1000, 3)}))
+    mm.append(mm.get_array())  # the source is the mapping of the very file that grows
+    mm.append(mm[-10:])
+    expected = np.vstack([data, data, data[-10:]])
+    assert np.array_equal(mm.get_array(), expected)
+    reread = np.load(path) if fmt == "npy" else np.fromfile(path).reshape(-1, 3)
+    assert np.array_equal(reread, expected)
