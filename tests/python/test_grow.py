@@ -96,7 +96,8 @@ def test_fortran_order_grows_the_last_axis(tmp_path):
     assert np.array_equal(loaded, np.hstack([data, [[10.0], [11.0]]]))
     mm.resize(2)
     assert np.array_equal(np.load(path), data[:, :2])
-    with pytest.raises(ValueError, match=r"rows of shape \(2,\) do not fit.*shape \(2, k\).*row\[\.\.\., np\.newaxis\]"):
+    hint = r"rows of shape \(2,\) do not fit.*shape \(2, k\).*row\[\.\.\., np\.newaxis\]"
+    with pytest.raises(ValueError, match=hint):
         mm.append(np.array([1.0, 2.0]))
 
 
@@ -612,3 +613,41 @@ def test_appending_the_handles_own_rows_doubles_the_file(tmp_path, fmt):
     assert np.array_equal(mm.get_array(), expected)
     reread = np.load(path) if fmt == "npy" else np.fromfile(path).reshape(-1, 3)
     assert np.array_equal(reread, expected)
+
+
+def test_other_threads_during_a_growth_see_the_old_extent_and_cannot_resize(tmp_path, fail_syscalls_library):
+    from conftest import run_python_with_faults
+
+    result = run_python_with_faults(
+        """
+        import threading, time, numpy as np, mmap_array
+        np.save("a.npy", np.arange(4.0))
+        mm = mmap_array.open("a.npy", "r+")
+        worker = threading.Thread(target=mm.append, args=(np.arange(4.0, 8.0),))
+        worker.start()
+        time.sleep(0.3)  # the worker waits in posix_fallocate, without the GIL
+        try:
+            mm.resize(100)
+        except RuntimeError as error:
+            print("RuntimeError", "another thread is resizing" in str(error))
+        print(mm.shape, mm.get_array().sum())
+        worker.join()
+        print(mm.shape, np.load("a.npy").tolist())
+        worker = threading.Thread(target=mm.append, args=(np.array([8.0]),))
+        worker.start()
+        time.sleep(0.3)
+        mm.close()  # while the growth runs: the file grows, the handle stays closed
+        worker.join()
+        print(mm.closed, np.load("a.npy").shape)
+        """,
+        fail_syscalls_library,
+        cwd=tmp_path,
+        stall="posix_fallocate:800",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "RuntimeError True",
+        "(4,) 6.0",
+        "(8,) [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]",
+        "True (9,)",
+    ]
