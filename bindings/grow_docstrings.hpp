@@ -60,6 +60,9 @@ FileTruncatedError
 OSError
     The operating system refused (``ENOSPC`` for a full disk); the file's
     length and header are as they were.
+RuntimeError
+    Another thread is resizing this handle (growth runs with the GIL
+    released; other threads meanwhile see the old extent).
 
 See Also
 --------
@@ -100,7 +103,7 @@ ValueError
     shapes); the handle is closed, mapped ``"r"`` or ``"c"``, or 0-d.
 TypeError
     ``rows``' dtype cannot be cast safely to the handle's.
-BufferError, FileChangedError, FileTruncatedError, OSError
+BufferError, FileChangedError, FileTruncatedError, OSError, RuntimeError
     As for :meth:`resize`; nothing is appended then.
 
 Examples
