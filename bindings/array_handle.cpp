@@ -247,6 +247,7 @@ void bind_array_handle(nb::module_& m) {
   bind_dlpack(cls);
   bind_dask_support(cls);
   bind_access_methods(cls);
+  bind_grow_methods(cls);
   m.def("_create_raw", &create_raw, nb::arg("filename"), nb::arg("dtype"), nb::arg("shape"),
         nb::sig("def _create_raw(filename: " MMAP_ARRAY_PATH_T ", dtype: " MMAP_ARRAY_DTYPE_T
                 ", shape: " MMAP_ARRAY_SHAPE_T ") -> MemoryMappedArray"),

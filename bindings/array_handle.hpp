@@ -8,9 +8,12 @@
 #include <nanobind/stl/string_view.h>
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "array_export.hpp"
 #include "mmap_array/mapped_file.hpp"
+#include "mmap_array/npy.hpp"
 
 namespace mmap_array::python {
 
@@ -33,6 +36,11 @@ struct array_handle {
   // split between items and their elements decides the strides.
   std::uint8_t subarray_ndim = 0;
   file_identity identity;     // of the mapped file when it was mapped; pickles carry it
+  std::optional<npy_header> npy;  // the header of an .npy file as mapped (resize rewrites it)
+  // The owners of the mappings this handle had before resize() and append() remapped it: the
+  // arrays they still back must not lose their pages to a later shrink (grow.cpp).
+  std::vector<nanobind::weakref> previous_owners;
+  bool resizing = false;      // a resize runs with the GIL released; a second one must wait
 };
 
 /// A handle over `file` (which maps exactly the array's bytes) with `layout`; `filename` is
@@ -50,6 +58,9 @@ nanobind::object wrap_array_handle(array_handle&& handle);
 
 /// Binds MemoryMappedArray.
 void bind_array_handle(nanobind::module_& m);
+
+/// Adds resize() and append() to MemoryMappedArray; defined in grow.cpp.
+void bind_grow_methods(nanobind::class_<array_handle>& cls);
 
 /// Adds the access controls (advise, prefetch, populate, residency, residency_map, take,
 /// page_info) to MemoryMappedArray; defined in access_methods.cpp.

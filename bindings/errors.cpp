@@ -27,8 +27,9 @@ constexpr const char* changed_error_doc =
     "Raised when unpickling a MemoryMappedArray or MappedArrays whose file was replaced\n"
     "(another device or inode), resized, or, for read-only pickles, modified since it was\n"
     "mapped; and when a read-only handle is exported through DLPack after its file was\n"
-    "replaced or resized. A subclass of OSError with errno ESTALE and filename set; the\n"
-    "message says what changed.\n\n"
+    "replaced or resized; and when resize() or append() finds the file replaced, deleted,\n"
+    "resized or its .npy header rewritten by someone else. A subclass of OSError with\n"
+    "errno ESTALE and filename set; the message says what changed.\n\n"
     "Examples\n"
     "--------\n"
     ">>> blob = pickle.dumps(mmap_array.open(\"data.npy\"))\n"
@@ -120,6 +121,8 @@ void translate(const std::exception_ptr& p, void*) {
     std::rethrow_exception(p);
   } catch (const file_truncated_error& e) {
     set_os_error(e, truncated_error_type);
+  } catch (const file_changed_error& e) {
+    set_os_error(e, changed_error_type);
   } catch (const os_error& e) {
     set_os_error(e);
   } catch (const format_error& e) {

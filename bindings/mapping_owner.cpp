@@ -9,7 +9,8 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 
 void bind_mapping_owner(nb::module_& m) {
-  nb::class_<mapping_owner>(m, "_Mapping",
+  // Weak references let a handle that was resized find the arrays still on its old mappings.
+  nb::class_<mapping_owner>(m, "_Mapping", nb::is_weak_referenceable(),
                             "Owner of one memory mapping; the base of every exported array.")
       .def("__repr__", [](const mapping_owner& owner) {
         const mapped_file& f = owner.file;

@@ -29,9 +29,11 @@ nb::object handle_of(mapped_npy&& npy, nb::object filename, const mode_argument&
       make_layout(std::move(descr), to_intp(npy.header.shape),
                   static_cast<npy_intp>(npy.header.dtype.itemsize), {},
                   npy.header.fortran_order, how.access != access_mode::read_only);
-  return wrap_array_handle(make_array_handle(std::move(npy.data), std::move(layout),
-                                             std::move(filename), mode_name, "npy",
-                                             npy.header.data_offset));
+  array_handle handle = make_array_handle(std::move(npy.data), std::move(layout),
+                                          std::move(filename), mode_name, "npy",
+                                          npy.header.data_offset);
+  handle.npy = std::move(npy.header);
+  return wrap_array_handle(std::move(handle));
 }
 
 nb::object open_npy(nb::handle filename, std::string_view mode, std::uint64_t max_header_size) {

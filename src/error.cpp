@@ -1,5 +1,6 @@
 #include "mmap_array/error.hpp"
 
+#include <cerrno>
 #include <string>
 
 namespace mmap_array {
@@ -83,6 +84,10 @@ error::error(std::error_code code, std::string_view operation, const std::filesy
       path_(path),
       cause_(detail.empty() ? code.message() : std::string(detail)),
       what_("cannot " + operation_ + " '" + path_.string() + "': " + cause_) {}
+
+file_changed_error::file_changed_error(std::string_view operation,
+                                       const std::filesystem::path& path, std::string_view detail)
+    : os_error(std::error_code(ESTALE, std::system_category()), operation, path, detail) {}
 
 void throw_error(std::error_code code, std::string_view operation,
                  const std::filesystem::path& path, std::string_view detail) {

@@ -105,6 +105,26 @@ void read_exact(int fd, std::uint64_t offset, std::span<std::byte> buffer,
   }
 }
 
+namespace {
+
+// A failed write of `source`: EFAULT means the kernel could not read it, and if it is one of
+// our mappings, its file shrank.
+[[noreturn]] void throw_write_error(int err, const std::byte* source,
+                                    const std::filesystem::path& path) {
+  if (err == EFAULT) {
+    const std::size_t slot = find_mapping(source);
+    if (slot != no_fault_slot) {
+      mark_mapping_truncated(slot);
+      throw file_truncated_error("write", path,
+                                 "its data comes from a mapping of '" +
+                                     mapping_path(slot).string() + "', which shrank under it");
+    }
+  }
+  throw_os_error(err, "write", path);
+}
+
+}  // namespace
+
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path) {
   // Linux moves at most 0x7ffff000 bytes per write(2); a smaller bound keeps every
   // request well inside that and inside ssize_t.
@@ -113,19 +133,27 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
     const std::size_t chunk = std::min(bytes.size(), kMaxChunk);
     const ssize_t n =
         retry_on_eintr([&] { return syscalls().write(fd, bytes.data(), chunk); });
-    if (n < 0 && errno == EFAULT) {
-      // The kernel cannot read the source: if it is one of our mappings, its file shrank.
-      const std::size_t slot = find_mapping(bytes.data());
-      if (slot != no_fault_slot) {
-        mark_mapping_truncated(slot);
-        throw file_truncated_error("write", path,
-                                   "its data comes from a mapping of '" +
-                                       mapping_path(slot).string() + "', which shrank under it");
-      }
-    }
-    if (n < 0) throw_os_error(errno, "write", path);
+    if (n < 0) throw_write_error(errno, bytes.data(), path);
     if (n == 0) throw_os_error(EIO, "write", path, "write(2) made no progress");
     bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+}
+
+void write_all_at(int fd, std::uint64_t offset, std::span<const std::byte> bytes,
+                  const std::filesystem::path& path) {
+  constexpr std::size_t kMaxChunk = std::size_t{1} << 30;  // as write_all
+  while (!bytes.empty()) {
+    if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+      throw_os_error(EFBIG, "write", path);
+    }
+    const std::size_t chunk = std::min(bytes.size(), kMaxChunk);
+    const ssize_t n = retry_on_eintr([&] {
+      return syscalls().pwrite(fd, bytes.data(), chunk, static_cast<off_t>(offset));
+    });
+    if (n < 0) throw_write_error(errno, bytes.data(), path);
+    if (n == 0) throw_os_error(EIO, "write", path, "pwrite(2) made no progress");
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
   }
 }
 

@@ -65,6 +65,10 @@ void read_exact(int fd, std::uint64_t offset, std::span<std::byte> buffer,
 /// Writes all of `bytes` at the current offset, looping over partial writes and EINTR.
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
 
+/// Writes all of `bytes` at `offset` (pwrite), looping over partial writes and EINTR.
+void write_all_at(int fd, std::uint64_t offset, std::span<const std::byte> bytes,
+                  const std::filesystem::path& path);
+
 /// Makes a directory entry durable: fsync of the directory holding `path`; `given` names the
 /// file in messages. A directory that no longer exists has nothing left to sync.
 void fsync_parent_directory(const std::filesystem::path& path, const std::filesystem::path& given);

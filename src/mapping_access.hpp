@@ -31,6 +31,20 @@ struct mapping_access {
 
   /// Advises huge pages over a new file's mapping, which is about to be filled (best effort).
   static void fill_in_huge_pages(mapped_file& file) noexcept;
+
+  /// The absolute path by which a read-write mapping reopens its file (empty for others).
+  static const std::filesystem::path& absolute_path(const mapped_file& file) noexcept {
+    return file.absolute_path_;
+  }
+
+  /// Makes `file`, a new mapping of the file `from` maps (the same inode), take over `from`'s
+  /// absolute path and pending directory sync, with `identity` as the file is now.
+  static void succeed(mapped_file& file, const mapped_file& from,
+                      const file_identity& identity) {
+    file.absolute_path_ = from.absolute_path_;
+    file.sync_directory_on_flush_ = from.sync_directory_on_flush_;
+    file.identity_ = identity;
+  }
 };
 
 /// Resolves `region` against a file of `file_size` bytes into a length; throws layout_error.

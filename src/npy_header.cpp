@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -140,7 +141,41 @@ bool has_typestr_and_fields(const npy_dtype& dtype) {
                      [](const npy_field& f) { return has_typestr_and_fields(f.type); });
 }
 
+// The dict literal of a header, as NumPy writes it (keys sorted, a trailing ", ").
+std::string header_dict(const npy_dtype& dtype, std::span<const std::uint64_t> shape,
+                        bool fortran_order) {
+  return "{'descr': " + format_npy_descr(dtype) +
+         ", 'fortran_order': " + (fortran_order ? "True" : "False") +
+         ", 'shape': " + py_tuple(shape) + ", }";
+}
+
 }  // namespace
+
+std::optional<std::string> format_npy_header_in(const npy_header& header,
+                                                std::uint64_t prefix_size) {
+  const std::size_t preamble = header.major_version == 1 ? 10 : 12;
+  const std::string text = header_dict(header.dtype, header.shape, header.fortran_order);
+  std::string encoded;
+  if (header.major_version == 3) {
+    encoded = text;
+  } else if (!to_latin1(text, encoded)) {
+    return std::nullopt;
+  }
+  // The text and its final newline must fit; the spaces between them may be none.
+  if (prefix_size < preamble || prefix_size - preamble < encoded.size() + 1) return std::nullopt;
+  const std::uint64_t length = prefix_size - preamble;
+  if (length > (header.major_version == 1 ? 0xFFFFu : 0xFFFF'FFFFu)) return std::nullopt;
+  std::string prefix(kMagic);
+  prefix += static_cast<char>(header.major_version);
+  prefix += static_cast<char>(header.minor_version);
+  for (std::size_t i = 0; i < preamble - 8; ++i) {
+    prefix += static_cast<char>((length >> (8 * i)) & 0xFF);  // little-endian
+  }
+  prefix += encoded;
+  prefix.append(static_cast<std::size_t>(length) - encoded.size() - 1, ' ');
+  prefix += '\n';
+  return prefix;
+}
 
 npy_preamble parse_npy_preamble(std::span<const std::byte> bytes,
                                 const std::filesystem::path& path, const npy_limits& limits) {
@@ -209,9 +244,7 @@ npy_layout make_npy_layout(const npy_dtype& dtype, std::span<const std::uint64_t
                            "-byte items is 2**64 bytes or more");
   }
 
-  std::string text = "{'descr': " + format_npy_descr(header.dtype) +
-                     ", 'fortran_order': " + (fortran_order ? "True" : "False") +
-                     ", 'shape': " + py_tuple(shape) + ", }";
+  std::string text = header_dict(header.dtype, shape, fortran_order);
   if (!shape.empty()) {
     const std::uint64_t growing = fortran_order ? shape.back() : shape.front();
     text.append(kGrowthAxisMaxDigits - std::to_string(growing).size(), ' ');

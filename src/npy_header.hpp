@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,5 +40,12 @@ struct npy_layout {
 npy_layout make_npy_layout(const npy_dtype& dtype, std::span<const std::uint64_t> shape,
                            bool fortran_order, std::string_view operation,
                            const std::filesystem::path& path);
+
+/// The bytes before the data (magic, version, length, header text padded with spaces and a
+/// newline) describing `header` (its dtype, order, shape and version) in exactly
+/// `prefix_size` bytes, so the data offset stays; nothing if the text does not fit there (or
+/// a version 1.0/2.0 header would need characters beyond latin-1).
+std::optional<std::string> format_npy_header_in(const npy_header& header,
+                                                std::uint64_t prefix_size);
 
 }  // namespace mmap_array::detail

@@ -23,6 +23,7 @@ struct syscall_table {
   int (*fsync)(int fd);
   ssize_t (*write)(int fd, const void* buffer, std::size_t count);
   ssize_t (*pread)(int fd, void* buffer, std::size_t count, off_t offset);
+  ssize_t (*pwrite)(int fd, const void* buffer, std::size_t count, off_t offset);
   // posix_fallocate's contract: returns 0 or an errno value, does not set errno.
   int (*fallocate)(int fd, off_t offset, off_t length);
   int (*ftruncate)(int fd, off_t length);

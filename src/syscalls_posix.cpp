@@ -21,6 +21,7 @@ const syscall_table kReal = {
     ::fsync,
     ::write,
     ::pread,
+    ::pwrite,
     ::posix_fallocate,
     ::ftruncate,
     ::fchmod,

@@ -118,6 +118,15 @@ class MMAP_ARRAY_EXPORT state_error : public error {
   using error::error;
 };
 
+/// The file behind a mapping is not the one that was mapped, or no longer as it was (another
+/// device or inode at the path, another size, another .npy header): errno is ESTALE.
+class MMAP_ARRAY_EXPORT file_changed_error : public os_error {
+ public:
+  /// `detail` says what changed; `path` names the file.
+  file_changed_error(std::string_view operation, const std::filesystem::path& path,
+                     std::string_view detail);
+};
+
 /// Throws the exception class that matches `code`: os_error for errno values, format_error
 /// for `format_errc` values, state_error for `errc::closed`, layout_error for the other
 /// `errc` values.

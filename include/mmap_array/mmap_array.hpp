@@ -11,5 +11,6 @@
 #include "mmap_array/npy.hpp"
 #include "mmap_array/npz.hpp"
 #include "mmap_array/raw_array.hpp"
+#include "mmap_array/resize.hpp"
 #include "mmap_array/safetensors.hpp"
 #include "mmap_array/version.hpp"

@@ -1,5 +1,5 @@
-/* An LD_PRELOAD shim for tests: makes msync, fsync or posix_fallocate fail or stall, to
- * exercise error paths of the installed module end to end.
+/* An LD_PRELOAD shim for tests: makes msync, fsync or posix_fallocate fail or stall,
+ * to exercise error paths of the installed module end to end.
  *
  *   MMAP_ARRAY_TEST_FAIL=<call>:<errno number>   the call fails with that errno
  *   MMAP_ARRAY_TEST_STALL=<call>:<milliseconds>  the call sleeps first
@@ -63,7 +63,7 @@ int fsync(int fd) {
   return real(fd);
 }
 
-/* posix_fallocate reports failure as its return value, not through errno. */
+/* posix_fallocate reports failure by its return value, not errno. */
 int posix_fallocate(int fd, off_t offset, off_t length) {
   static int (*real)(int, off_t, off_t);
   if (real == NULL) real = (int (*)(int, off_t, off_t))dlsym(RTLD_NEXT, "posix_fallocate");
