@@ -301,8 +301,10 @@ void append(array_handle& self, nb::handle rows) {
 }  // namespace
 
 void bind_grow_methods(nb::class_<array_handle>& cls) {
-  cls.def("resize", &resize, nb::arg("new_length"), doc::resize)
-      .def("append", &append, nb::arg("rows"), doc::append);
+  cls.def("resize", &resize, nb::arg("new_length"),
+          nb::sig("def resize(self, new_length: typing.SupportsIndex) -> None"), doc::resize)
+      .def("append", &append, nb::arg("rows"),
+           nb::sig("def append(self, rows: numpy.typing.ArrayLike) -> None"), doc::append);
 }
 
 }  // namespace mmap_array::python

@@ -78,6 +78,9 @@ def test_npy_functions(tmp_path: Path) -> None:
     assert_type(eye, MemoryMappedArray)
     raw = mmap_array.open(path, "c", dtype="u1", format="raw")
     assert raw.format == "raw" and eye.format == "npy" and grid.get_array().sum() == 18.0
+    assert_type(grid.append(np.zeros((2, 3), np.float32)), None)
+    assert_type(grid.resize(5), None)
+    assert grid.shape == (5, 3) and np.load(path).shape == (5, 3)
 
 
 def test_containers(tmp_path: Path) -> None:
