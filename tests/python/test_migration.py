@@ -8,6 +8,7 @@ from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 import mmap_array
+from mmap_array._cli import main
 
 
 def same(ours, theirs) -> bool:
@@ -102,3 +103,24 @@ def test_safetensors(tmp_path):
         loaded = load_file(path)
         mapped = dict(mmap_array.open_safetensors(path).items())
         assert loaded.keys() == mapped.keys() and all(same(mapped[k], loaded[k]) for k in loaded)
+
+
+def test_growing_and_cutting_an_npy_file(tmp_path):
+    theirs, ours = tmp_path / "theirs.npy", tmp_path / "ours.npy"
+    start, rows = np.arange(12.0).reshape(4, 3), np.ones((2, 3))
+    np.save(theirs, start)
+    np.save(ours, start)
+    np.save(theirs, np.concatenate([np.load(theirs), rows]))
+    mmap_array.open(ours, "r+").append(rows)
+    assert np.array_equal(np.load(ours), np.load(theirs))
+    np.save(theirs, np.load(theirs)[:5])
+    mmap_array.open(ours, "r+").resize(5)
+    assert np.array_equal(np.load(ours), np.load(theirs))
+
+
+def test_convert_command(tmp_path):
+    values = np.arange(12, dtype=np.float32).reshape(-1, 3)
+    values.tofile(tmp_path / "data.bin")
+    assert main(["convert", str(tmp_path / "data.bin"), str(tmp_path / "data.npy"), "--dtype", "float32",
+                 "--shape", "-1,3", "--quiet"]) == 0
+    assert np.array_equal(np.load(tmp_path / "data.npy"), values)
