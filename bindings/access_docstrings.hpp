@@ -85,8 +85,11 @@ kernel's read-ahead serves well. On read-only and copy-on-write handles a
 range of 2 MiB or more is first advised ``"hugepage"``, so that filesystems
 with large folios (ext4 and XFS on recent kernels) read it in 2 MiB units,
 and this and later mappings of it take huge page table entries: faster to
-read and to pass over. Writable handles keep small pages, since a dirtied
-huge page may be written back whole.
+read and to pass over. The range keeps that advice: pages of it evicted
+later are read back 2 to 4 MiB at a time (``advise("nohugepage")`` undoes
+it, e.g. before random access to a file larger than memory). Writable
+handles keep small pages, since a dirtied huge page may be written back
+whole.
 
 Parameters
 ----------
