@@ -235,6 +235,42 @@ def test_a_closed_handle_refuses(tmp_path):
         mm.append([1.0])
 
 
+@pytest.mark.parametrize(
+    "call",
+    ["mm.resize(Closing(20))", "mm.resize(Closing(1))", "mm.append(ClosingRows())"],
+    ids=["grow", "shrink", "append"],
+)
+def test_a_handle_closed_by_its_own_arguments_refuses_and_does_not_crash(tmp_path, call):
+    # new_length's __index__ and the rows' __array__ run after the handle was found open.
+    path = npy(tmp_path, np.arange(6.0).reshape(3, 2))
+    result = run_python(
+        f"""
+        import sys
+        import numpy as np
+        import mmap_array
+        mm = mmap_array.open(sys.argv[1], "r+")
+        class Closing:
+            def __init__(self, n):
+                self.n = n
+            def __index__(self):
+                mm.close()
+                return self.n
+        class ClosingRows:
+            def __array__(self, dtype=None, copy=None):
+                mm.close()
+                return np.ones((2, 2))
+        try:
+            {call}
+        except ValueError as error:
+            print("ValueError", "closed" in str(error))
+        """,
+        args=(str(path),),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ValueError", "True"]
+    assert np.load(path).shape == (3, 2)
+
+
 def test_a_truncated_handle_raises_file_truncated_error(tmp_path):
     result = run_python(
         """
