@@ -141,8 +141,26 @@ mapping_range row_range(const array_handle& self, nb::handle start, nb::handle s
           static_cast<std::size_t>(end - begin) * row_bytes};
 }
 
+// Converting the arguments (__index__, __array__) runs Python code, which may have resized the
+// handle (resize, append) after `file` was taken from it: the handle's data, shape and byte
+// count then describe another mapping than `file`, and offsets computed from both are wild.
+void require_same_mapping(const array_handle& self, const mapped_file& file,
+                          const error_context& context) {
+  const auto* data = static_cast<const std::byte*>(self.data);
+  const bool moved = self.owner.is_valid() ? &file_of(self.owner) != &file
+                                           : data < file.data() ||
+                                                 data + self.nbytes > file.data() + file.size();
+  if (moved) {
+    raise_error(PyExc_RuntimeError, context,
+                "the handle was resized (resize or append) while its arguments were converted; "
+                "nothing was done, call it again");
+  }
+}
+
 // The handle's range, shifted to its place in the mapping (which may hold more than the array).
-mapping_range in_mapping(const array_handle& self, const mapped_file& file, mapping_range range) {
+mapping_range in_mapping(const array_handle& self, const mapped_file& file, mapping_range range,
+                         const error_context& context) {
+  require_same_mapping(self, file, context);
   const auto shift = static_cast<std::size_t>(static_cast<std::byte*>(self.data) - file.data());
   range.offset += shift;
   if (!range.length) range.length = static_cast<std::size_t>(self.nbytes) - (range.offset - shift);
@@ -154,7 +172,7 @@ void handle_advise(const array_handle& self, nb::handle advice, nb::handle start
   mapped_file& file = file_of(owner);
   const error_context context = error_context::of("advise", file.path());
   const access_advice how = to_advice(advice, context);
-  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context));
+  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context), context);
   without_gil([&] { mmap_array::advise(file, how, range); });
 }
 
@@ -188,7 +206,7 @@ void handle_prefetch(const array_handle& self, nb::handle start, nb::handle stop
   nb::object owner = open_owner(self.owner, self.filename, "prefetch");
   mapped_file& file = file_of(owner);
   const error_context context = error_context::of("prefetch", file.path());
-  prefetch_range(owner, in_mapping(self, file, row_range(self, start, stop, context)));
+  prefetch_range(owner, in_mapping(self, file, row_range(self, start, stop, context), context));
 }
 
 void handle_populate(const array_handle& self, nb::handle start, nb::handle stop,
@@ -197,7 +215,7 @@ void handle_populate(const array_handle& self, nb::handle start, nb::handle stop
   mapped_file& file = file_of(owner);
   const error_context context = error_context::of("populate", file.path());
   const populate_options options{to_threads(threads, context), write};
-  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context));
+  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context), context);
   without_gil([&] { mmap_array::populate(file, range, options); });
 }
 
@@ -205,7 +223,7 @@ double handle_residency(const array_handle& self, nb::handle start, nb::handle s
   nb::object owner = open_owner(self.owner, self.filename, "measure the residency of");
   mapped_file& file = file_of(owner);
   const error_context context = error_context::of("measure the residency of", file.path());
-  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context));
+  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context), context);
   return without_gil([&] { return mmap_array::residency(file, range); });
 }
 
@@ -234,7 +252,7 @@ nb::object handle_residency_map(const array_handle& self, nb::handle bins, nb::h
   mapped_file& file = file_of(owner);
   const error_context context = error_context::of("measure the residency of", file.path());
   const std::size_t count = to_bins(bins, context);
-  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context));
+  const mapping_range range = in_mapping(self, file, row_range(self, start, stop, context), context);
   return to_float_array(without_gil([&] { return mmap_array::residency_map(file, count, range); }));
 }
 
@@ -409,6 +427,7 @@ nb::object handle_take(const array_handle& self, nb::handle indices, nb::handle 
   const auto axis = static_cast<std::size_t>(given_axis < 0 ? given_axis + ndim : given_axis);
   const unsigned threads = to_threads(threads_arg, context);
   index_list index = to_indices(indices, context, axis, shape[axis]);
+  require_same_mapping(self, file, context);
 
   row_layout layout;
   layout.offset = static_cast<std::size_t>(static_cast<std::byte*>(self.data) - file.data());

@@ -124,6 +124,9 @@ struct resize_scope {
 // bytes of appended rows) right after the old data, and moves the handle to the new mapping.
 void resize_to(array_handle& self, std::uint64_t new_length, std::span<const std::byte> tail,
                const char* operation) {
+  // Again: converting the arguments (__index__, __array__) runs Python code, which may have
+  // closed the handle, or found its file truncated, since the caller first checked it.
+  require_growable(self, operation);
   const std::size_t axis = growth_axis(self);
   const auto old_length = static_cast<std::uint64_t>(self.layout.shape[axis]);
   if (new_length == old_length) return;

@@ -235,6 +235,77 @@ def test_a_closed_handle_refuses(tmp_path):
         mm.append([1.0])
 
 
+@pytest.mark.parametrize(
+    "call",
+    ["mm.resize(Closing(20))", "mm.resize(Closing(1))", "mm.append(ClosingRows())"],
+    ids=["grow", "shrink", "append"],
+)
+def test_a_handle_closed_by_its_own_arguments_refuses_and_does_not_crash(tmp_path, call):
+    # new_length's __index__ and the rows' __array__ run after the handle was found open.
+    path = npy(tmp_path, np.arange(6.0).reshape(3, 2))
+    result = run_python(
+        f"""
+        import sys
+        import numpy as np
+        import mmap_array
+        mm = mmap_array.open(sys.argv[1], "r+")
+        class Closing:
+            def __init__(self, n):
+                self.n = n
+            def __index__(self):
+                mm.close()
+                return self.n
+        class ClosingRows:
+            def __array__(self, dtype=None, copy=None):
+                mm.close()
+                return np.ones((2, 2))
+        try:
+            {call}
+        except ValueError as error:
+            print("ValueError", "closed" in str(error))
+        """,
+        args=(str(path),),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ValueError", "True"]
+    assert np.load(path).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "mm.populate(Growing(0), 10)",
+        "mm.advise('willneed', Growing(0), 10)",
+        "mm.prefetch(Growing(0), 10)",
+        "mm.residency(Growing(0), 10)",
+        "mm.residency_map(Growing(2), 0, 10)",
+        "mm.take(GrowingIndices())",
+    ],
+    ids=["populate", "advise", "prefetch", "residency", "residency_map", "take"],
+)
+def test_a_handle_grown_by_the_arguments_of_an_access_call_is_runtime_error(tmp_path, call):
+    # The call took the handle's mapping before its arguments ran and grew it to a new one.
+    mm = mmap_array.open(npy(tmp_path, np.arange(4000.0).reshape(1000, 4)), "r+")
+
+    class Growing:
+        def __init__(self, n):
+            self.n = n
+
+        def __index__(self):
+            mm.append(np.ones((5000, 4)))
+            return self.n
+
+    class GrowingIndices:
+        def __array__(self, dtype=None, copy=None):
+            mm.append(np.ones((5000, 4)))
+            return np.array([1, 2])
+
+    with pytest.raises(RuntimeError, match="resized .* while its arguments were converted"):
+        eval(call, {"mm": mm, "Growing": Growing, "GrowingIndices": GrowingIndices})
+    assert mm.shape == (6000, 4)
+    assert mm.take([1, 5999]).tolist() == [[4.0, 5.0, 6.0, 7.0], [1.0] * 4]
+
+
 def test_a_truncated_handle_raises_file_truncated_error(tmp_path):
     result = run_python(
         """
