@@ -666,7 +666,16 @@ def run_convert(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.finish(done, ok)
     if not args.quiet:
-        print(_summary(args, source, plan, written))
+        try:
+            print(_summary(args, source, plan, written), flush=True)
+        except OSError as error:
+            # The conversion is done and DST replaced: say so, rather than let a full or
+            # closed stdout read as a failed conversion.
+            raise OSError(
+                error.errno,
+                f"{_path_text(os.fsdecode(args.destination))} was written, but the summary could not be "
+                f"printed to standard output: {error.strerror}",
+            ) from error
     return 0
 
 

@@ -505,3 +505,19 @@ def test_console_script_and_module_both_convert(tmp_path):
         assert result.stderr == ""
     assert np.array_equal(np.load(tmp_path / "s.npy"), np.arange(6.0).reshape(2, 3))
     assert (tmp_path / "s.npy").read_bytes() == (tmp_path / "m.npy").read_bytes()
+
+
+def test_a_summary_that_cannot_be_printed_says_the_destination_was_written(tmp_path):
+    # stdout on a full device: the conversion itself succeeded, and the one error line
+    # must say so rather than read as a failed conversion.
+    values = np.arange(10.0)
+    np.save(tmp_path / "a.npy", values)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "mmap_array", "convert", str(tmp_path / "a.npy"), str(tmp_path / "b.npy")],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=300,
+        )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "b.npy' was written" in lines[0] and "No space left on device" in lines[0], lines
+    assert np.array_equal(np.load(tmp_path / "b.npy"), values)
