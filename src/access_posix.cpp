@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "aligned_map.hpp"
 #include "capture_error.hpp"
 #include "fault_registry.hpp"
 #include "file_posix.hpp"
@@ -128,9 +129,9 @@ void willneed(const mapped_file& file, const page_span& span, std::string_view o
 // Populate reads the whole range anyway, so the larger units read nothing extra. Writable
 // shared mappings are left alone: a 2 MiB folio dirtied by a 4 KiB write may be written back
 // whole. Only a hint: kernels without transparent huge pages refuse it (EINVAL), and the
-// populate goes on in small pages.
+// populate goes on in small pages. pmd_size() is the huge page size (aligned_map.hpp).
 void read_in_huge_pages(const page_span& span) noexcept {
-  if (span.pages_length < (std::size_t{2} << 20)) return;
+  if (span.pages_length < pmd_size()) return;
   [[maybe_unused]] const int ignored = call_madvise(span.pages, span.pages_length, MADV_HUGEPAGE);
 }
 
