@@ -338,7 +338,7 @@ index_list to_indices(nb::handle indices, const error_context& context, std::siz
 
 [[noreturn]] void raise_axis_error(long long axis, std::size_t ndim, const error_context& context) {
   nb::object axis_error = nb::module_::import_("numpy.exceptions").attr("AxisError");
-  std::string prefix = context.prefix;
+  std::string prefix = context.prefix();
   if (prefix.size() >= 2) prefix.resize(prefix.size() - 2);  // AxisError adds ": "
   nb::object error = axis_error(axis, ndim, nb::str(prefix.c_str()));
   PyErr_SetObject(axis_error.ptr(), error.ptr());

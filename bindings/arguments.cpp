@@ -4,8 +4,11 @@
 
 #include <nanobind/stl/string.h>
 
+#include <climits>
 #include <limits>
 #include <string>
+
+#include <unistd.h>
 
 namespace nb = nanobind;
 
@@ -31,13 +34,53 @@ long long to_integer(nb::handle value, const char* what, const error_context& co
   return result;
 }
 
+// True if `text` is an absolute path that lexically_normal() would return unchanged: no empty,
+// "." or ".." component and no trailing separator. Nearly every path is; a scan for that costs
+// a fraction of normalising, which parses the path into components (a third of a raw open's
+// instructions went to that before).
+bool is_normal_absolute(std::string_view text) {
+  if (text.empty() || text.front() != '/') return false;
+  if (text.size() == 1) return true;  // the root
+  if (text.back() == '/') return false;
+  for (std::size_t start = 1; start <= text.size();) {
+    std::size_t end = text.find('/', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view part = text.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// os.path.abspath of `given` (whose parsed form is `path`): joined to the working directory
+// if relative, then normalised lexically.
+std::string absolute_normal_text(std::string_view given, const std::filesystem::path& path) {
+  std::string text;
+  char cwd[PATH_MAX];
+  if (given.front() == '/') {
+    text = given;
+  } else if (::getcwd(cwd, sizeof cwd) != nullptr) {
+    text = cwd;
+    if (text.back() != '/') text += '/';
+    text += given;
+  } else {
+    // A working directory longer than PATH_MAX, or deleted: the library's way, which keeps
+    // what was given when there is no working directory at all.
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    text = ec ? path.native() : absolute.native();
+  }
+  if (!is_normal_absolute(text)) text = std::filesystem::path(text).lexically_normal().native();
+  return text;
+}
+
 // repr() of a value for a message, whatever it holds (NUL characters included).
 std::string shown(nb::handle value) { return nb::cast<std::string>(nb::repr(value)); }
 
 // Re-raises the pending Python error with the context's prefix, keeping its type.
 [[noreturn]] void reraise_with_context(const error_context& context) {
   nb::python_error error;
-  if (context.prefix.empty()) throw error;
+  if (context.operation.empty()) throw error;
   nb::handle type = error.type();  // borrowed from `error`, which outlives its use
   const std::string message = nb::cast<std::string>(nb::str(error.value()));
   raise_error(type.ptr(), context, message);
@@ -49,12 +92,13 @@ constexpr std::string_view kModes =
 
 }  // namespace
 
-error_context error_context::of(std::string_view operation, const std::filesystem::path& path) {
-  return {"cannot " + std::string(operation) + " '" + path.string() + "': "};
+std::string error_context::prefix() const {
+  if (operation.empty() || path == nullptr) return {};
+  return "cannot " + std::string(operation) + " '" + path->string() + "': ";
 }
 
 void raise_error(PyObject* type, const error_context& context, std::string_view message) {
-  const std::string text = context.prefix + std::string(message);
+  const std::string text = context.prefix() + std::string(message);
   nb::object value = nb::steal(
       PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace"));
   if (value.is_valid()) PyErr_SetObject(type, value.ptr());
@@ -65,15 +109,12 @@ path_argument to_path(nb::handle filename) {
   PyObject* encoded = nullptr;  // PyUnicode_FSConverter: str/bytes/PathLike -> bytes, no NULs
   if (PyUnicode_FSConverter(filename.ptr(), &encoded) == 0) throw nb::python_error();
   nb::object bytes = nb::steal(encoded);
+  const std::string_view given(PyBytes_AS_STRING(encoded),
+                               static_cast<std::size_t>(PyBytes_GET_SIZE(encoded)));
+  if (given.empty()) raise_error(PyExc_ValueError, {}, "filename must not be empty");
   path_argument result;
-  result.path = std::filesystem::path(std::string(
-      PyBytes_AS_STRING(encoded), static_cast<std::size_t>(PyBytes_GET_SIZE(encoded))));
-  if (result.path.empty()) raise_error(PyExc_ValueError, {}, "filename must not be empty");
-  std::error_code ec;
-  std::filesystem::path absolute =
-      result.path.is_absolute() ? result.path : std::filesystem::absolute(result.path, ec);
-  if (ec) absolute = result.path;  // getcwd failed (cwd deleted): keep what was given
-  const std::string text = absolute.lexically_normal().native();
+  result.path = std::filesystem::path(given);
+  const std::string text = absolute_normal_text(given, result.path);
   result.absolute = nb::steal(
       PyUnicode_DecodeFSDefaultAndSize(text.data(), static_cast<Py_ssize_t>(text.size())));
   if (!result.absolute.is_valid()) throw nb::python_error();

@@ -1,6 +1,5 @@
 // .npy files: map the data of an existing one, create a new one.
 #include <algorithm>
-#include <array>
 #include <string>
 #include <vector>
 
@@ -18,12 +17,15 @@ namespace detail {
 npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
                            const std::filesystem::path& path, const npy_limits& limits,
                            std::string_view container) {
+  // One read takes the preamble and, nearly always, the whole header: np.save pads headers to
+  // 64 bytes and rarely needs more than a few hundred. Larger ones take a second read.
+  constexpr std::uint64_t kFirstRead = 4096;
+  std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(available, kFirstRead)));
+  read_exact(fd, offset, bytes, path);
   // A stream shorter than the preamble is still judged by its magic: a 3-byte text file is
   // not an .npy file, while the first 3 bytes of one are a truncated .npy file.
-  std::array<std::byte, npy_preamble_size> start{};
-  const auto present = static_cast<std::size_t>(std::min<std::uint64_t>(available, start.size()));
-  read_exact(fd, offset, std::span(start).first(present), path);
-  const npy_preamble preamble = parse_npy_preamble(std::span(start).first(present), path, limits);
+  const std::size_t present = std::min(bytes.size(), npy_preamble_size);
+  const npy_preamble preamble = parse_npy_preamble(std::span(bytes).first(present), path, limits);
 
   // header_length (at most 2**32 - 1 by the format) has passed the cap; with the check
   // against the stream's size, the buffer below is bounded by both.
@@ -35,8 +37,9 @@ npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available
                            ", past the end of the " + std::string(container) + " (size " +
                            std::to_string(available) + ")");
   }
-  std::vector<std::byte> bytes(static_cast<std::size_t>(header_end));
-  read_exact(fd, offset, bytes, path);
+  const std::size_t had = bytes.size();
+  bytes.resize(static_cast<std::size_t>(header_end));
+  if (header_end > had) read_exact(fd, offset + had, std::span(bytes).subspan(had), path);
   npy_header header = parse_npy_header(bytes, path, limits);
 
   // Bytes after the array are allowed, as NumPy allows them; missing ones are not.

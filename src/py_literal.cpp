@@ -116,6 +116,9 @@ class parser {
 
   py_value parse_dict(std::size_t depth) {
     py_value dict = make(py_value::kind::dict, pos_);
+    // Room for an .npy header's three keys and values: growing one element at a time moved
+    // every parsed value (each a string and a vector) four times.
+    dict.items.reserve(6);
     ++pos_;
     skip_space();
     while (!at('}')) {
@@ -164,6 +167,7 @@ class parser {
       return first;
     }
     expect(',', "',' or ')' after a tuple item");
+    tuple.items.reserve(4);  // most shapes have at most four dimensions
     tuple.items.push_back(std::move(first));
     skip_space();
     while (!at(')')) {

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ._bench.harness import round_orders
 from ._core import MemoryMappedArray
 from ._writers import write_binary
 
@@ -84,10 +85,11 @@ def _demo(n: int, repeat: int, directory: str) -> int:
     samples: dict[str, dict[str, list[float]]] = {name: {step: [] for step in steps} for name in ways}
     arrays: dict[str, np.ndarray] = {}
     names = list(ways)
-    for rep in range(repeat):
-        # Rotate the order: np.fromfile sweeps 80 MB through the CPU caches, and whatever
-        # runs right after it starts cold; rotating gives every way the same share of that.
-        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+    for order in round_orders(len(names), repeat):
+        # Each way opens right after another way's mean and max swept 80 MB through the CPU
+        # caches; shuffling the order each round spreads any difference between those
+        # predecessors evenly (see _bench.harness).
+        for name in (names[i] for i in order):
             seconds, arrays[name] = _time(ways[name])
             samples[name]["open + get"].append(seconds)
             samples[name]["mean"].append(_time(lambda: np.mean(arrays[name]))[0])

@@ -137,6 +137,8 @@ def _open_raw(path: PathLike, mode: str, dtype: Any, shape: Any, offset: int, or
 
 
 def _refuse_layout_for_npy(path: PathLike, dtype: Any, shape: Any, offset: int, order: str | None) -> None:
+    if dtype is None and shape is None and order is None and offset == 0:
+        return  # the common call, on every open of an .npy file: nothing to build
     given = [name for name, value in (("dtype", dtype), ("shape", shape), ("order", order)) if value is not None]
     if offset != 0:
         given.append("offset")

@@ -8,6 +8,7 @@ proven cold, never how fast anything is.
 from __future__ import annotations
 
 import importlib.util
+from collections import Counter
 import os
 import shutil
 import subprocess
@@ -20,7 +21,16 @@ import pytest
 from mmap_array import _core
 from mmap_array._bench import cache, iocount, system
 from mmap_array._bench.command import find_repository
-from mmap_array._bench.harness import ANCHOR, OURS, Contestant, Measurement, Unmeasurable, run_round_robin, timed
+from mmap_array._bench.harness import (
+    ANCHOR,
+    OURS,
+    Contestant,
+    Measurement,
+    Unmeasurable,
+    round_orders,
+    run_round_robin,
+    timed,
+)
 from mmap_array._bench.metric import run_metric
 from mmap_array._bench.metrics import METRICS
 from mmap_array._bench.report import format_ratio, format_seconds, format_verdict
@@ -178,7 +188,7 @@ def test_formatting_keeps_three_digits_and_moves_units():
     assert format_ratio(170.2) == "170x"
 
 
-def test_round_robin_interleaves_rotates_and_drops_warmup():
+def test_round_robin_interleaves_shuffles_and_drops_warmup():
     calls: list[str] = []
 
     def recorder(key: str):
@@ -192,10 +202,50 @@ def test_round_robin_interleaves_rotates_and_drops_warmup():
     samples = run_round_robin(contestants, 3, warmup=1)
     rounds = [calls[i:i + 3] for i in range(0, len(calls), 3)]
     assert len(rounds) == 4 and all(sorted(r) == ["a", "b", "c"] for r in rounds)
-    assert len({tuple(r) for r in rounds}) == 3  # rotated: not the same order every round
+    assert orders_of(rounds) == [[ord(k) - ord("a") for k in r] for r in rounds]
     assert {k: len(v) for k, v in samples.seconds.items()} == {"a": 3, "b": 3, "c": 3}
     # The warm-up round (the first three calls) is not recorded.
     assert min(min(v) for v in samples.seconds.values()) == 4.0
+
+
+def orders_of(rounds: list[list[str]]) -> list[list[int]]:
+    """The orders run_round_robin should have used for these rounds (warm-up included)."""
+    return round_orders(3, len(rounds))
+
+
+def test_round_orders_give_every_contestant_every_predecessor_about_equally():
+    # A contestant inherits its predecessor's cache footprint: rotating one list kept the
+    # same predecessor for a contestant in all but one round of the cycle.
+    count, rounds = 5, 400
+    sequence = [c for order in round_orders(count, rounds) for c in order]
+    follows = Counter(zip(sequence, sequence[1:]))
+    pairs = [(a, b) for a in range(count) for b in range(count) if a != b]
+    # Within a round each of the count - 1 neighbours is one of count * (count - 1) ordered pairs;
+    # across a round's boundary any of count * count pairs.
+    expected = rounds * (count - 1) / (count * (count - 1)) + (rounds - 1) / (count * count)
+    assert all(0.5 * expected < follows[pair] < 1.6 * expected for pair in pairs), follows
+    assert all(sorted(order) == list(range(count)) for order in round_orders(count, rounds))
+    assert round_orders(count, 3) == round_orders(count, 3)  # seeded: runs schedule alike
+    assert round_orders(count, 3, seed=1) != round_orders(count, 3)
+
+
+def test_contestants_run_apart_come_after_every_round_of_the_others_and_cannot_be_targets():
+    calls: list[str] = []
+
+    def recorder(key: str):
+        def measure() -> Measurement:
+            calls.append(key)
+            return Measurement(1.0)
+
+        return measure
+
+    heavy = Contestant("copy", "copy", ANCHOR, recorder("copy"), apart=True)
+    light = [Contestant(k, k, ANCHOR, recorder(k)) for k in "ab"]
+    samples = run_round_robin([light[0], heavy, light[1]], 4, warmup=1)
+    assert sorted(calls[:10]) == ["a"] * 5 + ["b"] * 5 and calls[10:] == ["copy"] * 5
+    assert {k: len(v) for k, v in samples.seconds.items()} == {"a": 4, "copy": 4, "b": 4}
+    with pytest.raises(ValueError, match="runs apart"):
+        run_metric("k", "t", "w", [light[0], heavy], [Target("a", 1.0, "copy", "at most 1x copy")], 1)
 
 
 def test_a_failing_anchor_is_dropped_and_an_unmeasurable_metric_keeps_no_numbers():

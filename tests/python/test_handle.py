@@ -23,12 +23,28 @@ def test_properties(tmp_path):
     assert mm.closed is False and mm.size() == 12
 
 
-def test_filename_is_absolute_and_normalised(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "spelling",
+    ["../data.bin", ".././data.bin", "..//data.bin", "../sub/../data.bin", "./../sub/./..//data.bin",
+     "{root}/data.bin", "{root}//sub/.././/data.bin", "{root}/sub/../sub/../data.bin"],
+)
+def test_filename_is_absolute_and_normalised(tmp_path, monkeypatch, spelling):
     write_bytes(tmp_path / "data.bin", np.zeros(2))
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
-    mm = mmap_array.MemoryMappedArray("../data.bin")
-    assert mm.filename == os.path.abspath("../data.bin") == str(tmp_path / "data.bin")
+    given = spelling.format(root=tmp_path)
+    mm = mmap_array.MemoryMappedArray(given)
+    assert mm.filename == os.path.abspath(given) == str(tmp_path / "data.bin")
+
+
+def test_dots_inside_a_name_are_not_components(tmp_path, monkeypatch):
+    # The check for an already normal path looks at whole components: "..a" is a name.
+    for name in ("..a", "a..", ".b", "b.", "..."):
+        write_bytes(tmp_path / name, np.zeros(1))
+        assert mmap_array.MemoryMappedArray(tmp_path / name).filename == str(tmp_path / name)
+    monkeypatch.chdir("/")  # a working directory that ends in a separator
+    relative = os.path.relpath(tmp_path / "...", "/")
+    assert mmap_array.MemoryMappedArray(relative).filename == str(tmp_path / "...")
 
 
 @pytest.mark.parametrize(

@@ -250,6 +250,19 @@ def test_modes_apply_to_npy(tmp_path):
     assert mmap_array.open(path).offset == 128
 
 
+@pytest.mark.parametrize("fields", [229, 233, 237])  # headers ending at byte 4032, 4096 and 4160
+def test_headers_around_the_first_read_open_whole(tmp_path, fields):
+    # The first read takes 4096 bytes; a header past them needs a second read, one that ends
+    # exactly there needs none, and the data right after either is the array's.
+    dtype = np.dtype([(f"f{i:03d}", "<u1") for i in range(fields)])
+    data = np.zeros(3, dtype)
+    data[f"f{fields - 1:03d}"] = [7, 8, 9]
+    np.save(tmp_path / "edge.npy", data)
+    mm = mmap_array.open(tmp_path / "edge.npy")
+    assert mm.offset == (4032, 4096, 4160)[[229, 233, 237].index(fields)]
+    np.testing.assert_array_equal(mm.get_array(), data)
+
+
 def test_max_header_size_is_a_cap_the_caller_can_raise(tmp_path):
     dtype = np.dtype([(f"field_{i:04d}", "<f4") for i in range(600)])  # a ~12 kB header
     np.save(tmp_path / "wide.npy", np.zeros(2, dtype))

@@ -1,15 +1,21 @@
 """Contestants and the round-robin runner.
 
-Each repetition runs every contestant once, in an order rotated by one from the
-previous repetition: a machine that slows down (another job, a CPU frequency
-change, writeback of an earlier contestant's dirty pages) slows every
-contestant alike, and none always runs right after the same other one (whose
-cache footprint it would inherit).
+Each repetition runs every contestant once, in a freshly shuffled order: a
+machine that slows down (another job, a CPU frequency change, writeback of an
+earlier contestant's dirty pages) slows every contestant alike, and each runs
+right after each other one about equally often. That matters: a contestant
+inherits its predecessor's footprint. After ``np.fromfile`` has streamed 80 MB
+through the CPU caches, the next open's system calls took 73 us instead of 5.
+Rotating a fixed list by one per repetition, as this runner once did, keeps
+every contestant's predecessor the same in all but one position of the cycle,
+so one contestant paid that penalty in most repetitions and its neighbour
+almost never.
 """
 
 from __future__ import annotations
 
 import gc
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +63,11 @@ class Contestant:
         built yet); empty otherwise.
     note : str
         Anything a reader needs to interpret its numbers.
+    apart : bool
+        Run in rounds of its own, after the other contestants' rounds: set
+        for a contestant shown for scale that sweeps so much memory (a full
+        copy of the file) that it slows whatever runs after it far more than
+        the others differ. Contestants whose ratio is a target never run apart.
     """
 
     key: str
@@ -65,6 +76,7 @@ class Contestant:
     measure: Callable[[], Measurement] | None
     unavailable: str = ""
     note: str = ""
+    apart: bool = False
 
 
 @dataclass
@@ -154,6 +166,35 @@ def self_timed(
     return measure
 
 
+def round_orders(count: int, rounds: int, seed: int = 0) -> list[list[int]]:
+    """The order of ``count`` contestants in each of ``rounds`` rounds: a shuffle per round.
+
+    Parameters
+    ----------
+    count : int
+        Contestants per round.
+    rounds : int
+        Rounds, warm-up rounds included.
+    seed : int, default 0
+        The same seed gives the same orders, so two runs of the bench are
+        scheduled alike.
+
+    Returns
+    -------
+    list of list of int
+        Each a permutation of ``range(count)``. Over many rounds each
+        contestant follows each other one (counting the previous round's last
+        as the predecessor of a round's first) about equally often.
+    """
+    shuffler = random.Random(seed)
+    orders = []
+    for _ in range(rounds):
+        order = list(range(count))
+        shuffler.shuffle(order)
+        orders.append(order)
+    return orders
+
+
 def run_round_robin(
     contestants: Sequence[Contestant],
     repetitions: int,
@@ -161,7 +202,7 @@ def run_round_robin(
     warmup: int = 1,
     requested_bytes: int | None = None,
 ) -> Samples:
-    """Run every available contestant ``repetitions`` times, interleaved.
+    """Run every available contestant ``repetitions`` times, interleaved in shuffled rounds.
 
     Parameters
     ----------
@@ -197,26 +238,35 @@ def run_round_robin(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for round_number in range(-warmup, repetitions):
-            shift = round_number % len(active) if active else 0
-            for contestant in active[shift:] + active[:shift]:
-                if contestant.key in samples.failed:
-                    continue
-                measure = contestant.measure
-                assert measure is not None  # `active` holds only contestants that measure
-                try:
-                    measurement = measure()
-                except Unmeasurable:
-                    raise
-                except Exception as error:  # noqa: BLE001 (a broken anchor must not stop the others)
-                    samples.failed[contestant.key] = f"{type(error).__name__}: {error}"
-                    continue
-                if round_number < 0:
-                    continue
-                samples.seconds[contestant.key].append(measurement.seconds)
-                if requested_bytes and measurement.device_bytes is not None:
-                    samples.amplification[contestant.key].append(measurement.device_bytes / requested_bytes)
+        for group in ([c for c in active if not c.apart], [c for c in active if c.apart]):
+            _run_rounds(group, repetitions, warmup, requested_bytes, samples)
     finally:
         if was_enabled:
             gc.enable()
     return samples
+
+
+def _run_rounds(
+    group: Sequence[Contestant], repetitions: int, warmup: int, requested_bytes: int | None, samples: Samples
+) -> None:
+    """Run ``group``'s contestants in ``warmup + repetitions`` shuffled rounds into ``samples``."""
+    orders = round_orders(len(group), warmup + repetitions)
+    for round_number in range(-warmup, repetitions):
+        for position in orders[round_number + warmup]:
+            contestant = group[position]
+            if contestant.key in samples.failed:
+                continue
+            measure = contestant.measure
+            assert measure is not None  # `active` holds only contestants that measure
+            try:
+                measurement = measure()
+            except Unmeasurable:
+                raise
+            except Exception as error:  # noqa: BLE001 (a broken anchor must not stop the others)
+                samples.failed[contestant.key] = f"{type(error).__name__}: {error}"
+                continue
+            if round_number < 0:
+                continue
+            samples.seconds[contestant.key].append(measurement.seconds)
+            if requested_bytes and measurement.device_bytes is not None:
+                samples.amplification[contestant.key].append(measurement.device_bytes / requested_bytes)

@@ -154,7 +154,10 @@ def _check_keys(contestants: Sequence[Contestant], targets: Sequence[Target]) ->
     keys = [c.key for c in contestants]
     if len(set(keys)) != len(keys):
         raise ValueError(f"contestant keys repeat: {keys}")
+    apart = {c.key for c in contestants if c.apart}
     for t in targets:
         for k in (t.ours, t.reference):
             if k is not None and k not in keys:
                 raise ValueError(f"target {t.text!r} names {k!r}, which is not a contestant")
+            if k in apart:
+                raise ValueError(f"target {t.text!r} names {k!r}, which runs apart from the others")

@@ -152,7 +152,8 @@ def render(
         ]
     lines += [
         ("Every metric runs all its contestants in one process, round-robin: each repetition runs each "
-         "contestant once, in an order rotated every repetition, so a busy machine slows them alike. "
+         "contestant once, in an order shuffled every repetition, so a busy machine slows them alike and "
+         "each contestant runs after each other one (and inherits its cache footprint) about equally often. "
          "Times are medians; *ours / this* is our median divided by that contestant's median "
          "(below 1: ours is faster). The middle half is the first to third quartile. "
          "Every timed read touches every byte it claims to read (a sum or a checksum), and every result "
