@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -816,6 +817,123 @@ TEST_F(Access, TakeFromAShrunkFileIsFileTruncatedError) {
   std::error_code ec;
   mmap_array::take_rows(m, layout, indices, std::as_writable_bytes(std::span(out)), {}, ec);
   EXPECT_EQ(ec, os_code(EFAULT));
+}
+
+// A file of `count` int32 values 0, 1, 2... written 4 KiB at a time: the page cache then
+// holds it in 4 KiB folios, so a fault on it maps only the few pages around the faulting
+// one, and take_rows reads warm rows with pread (see row_reads.hpp).
+std::filesystem::path int_file_in_small_writes(const temp_dir& dir, std::size_t count) {
+  const auto path = dir / "small-writes.bin";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  EXPECT_GE(fd, 0);
+  std::vector<std::uint32_t> page(kPage / 4);
+  for (std::size_t start = 0; start < count; start += page.size()) {
+    const std::size_t n = std::min(page.size(), count - start);
+    std::iota(page.begin(), page.begin() + static_cast<std::ptrdiff_t>(n), static_cast<std::uint32_t>(start));
+    EXPECT_EQ(::write(fd, page.data(), n * 4), static_cast<ssize_t>(n * 4));
+  }
+  ::close(fd);
+  return path;
+}
+
+// Reads of at least a page through the seam: rows, not the 8-byte pagemap entries.
+std::atomic<int> g_row_reads{0};  // take_rows reads on several threads
+ssize_t counting_pread(int fd, void* buffer, std::size_t count, off_t offset) {
+  if (count >= kPage) ++g_row_reads;
+  return mmap_array::detail::real_syscalls().pread(fd, buffer, count, offset);
+}
+
+// Every `step`-th row of [first, last), as take's indices.
+std::vector<std::int64_t> every(std::size_t step, std::size_t first, std::size_t last) {
+  std::vector<std::int64_t> indices;
+  for (std::size_t i = first; i < last; i += step) indices.push_back(static_cast<std::int64_t>(i));
+  return indices;
+}
+
+// Checks that `out` holds, for each index, the row of int32 values the file has there.
+void expect_rows(const std::vector<std::int32_t>& out, const std::vector<std::int64_t>& indices,
+                 std::size_t width) {
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const auto first = static_cast<std::int32_t>(indices[i] * static_cast<std::int64_t>(width));
+    ASSERT_EQ(out[i * width], first) << "row " << indices[i];
+    ASSERT_EQ(out[i * width + width - 1], first + static_cast<std::int32_t>(width) - 1);
+  }
+}
+
+class TakeReads : public Access {
+ protected:
+  static constexpr std::size_t kRows = 4096;  // 16 MiB of one-page rows
+  const std::size_t kWidth = kPage / 4;
+  const row_layout layout{.offset = 0, .element_bytes = 4, .outer = {},
+                          .axis = {kRows, kWidth * 4}, .inner = {{kWidth, 4}}};
+  std::filesystem::path path = int_file_in_small_writes(tmp, kRows * kWidth);
+  seam_guard guard;
+  void SetUp() override {
+    Access::SetUp();
+    g_row_reads = 0;
+    guard.table().pread = counting_pread;
+  }
+};
+
+TEST_F(TakeReads, WarmRowsThatFaultsWouldMapOneByOneAreRead) {
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  // 1,024 rows in 4 batches of 1 MiB, none adjacent. Each batch starts 4 MiB past the one
+  // before, so no batch's fault maps the page another batch probes.
+  const std::vector<std::int64_t> spread = every(4, 0, kRows);
+  const std::vector<std::int32_t> out = take(m, layout, spread, 2);
+  EXPECT_EQ(g_row_reads, 1024);
+  expect_rows(out, spread, kWidth);
+}
+
+TEST_F(TakeReads, AdjacentRowsTakeOneRead) {
+  mapped_file m = mapped_file::open(path, access_mode::read_write);  // shared: reads see it
+  const std::vector<std::int64_t> run = every(1, 256, 768);  // two batches of 256 rows
+  const std::vector<std::int32_t> out = take(m, layout, run, 1);
+  EXPECT_EQ(g_row_reads, 2);
+  expect_rows(out, run, kWidth);
+}
+
+TEST_F(TakeReads, RowsAlreadyMappedAreCopied) {
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  std::uint64_t sum = 0;
+  for (std::size_t at = 4; at < m.size(); at += kPage) sum += static_cast<std::uint8_t>(m.data()[at]);
+  EXPECT_GT(sum, 0u);
+  const std::vector<std::int64_t> spread = every(4, 0, kRows);
+  const std::vector<std::int32_t> out = take(m, layout, spread, 2);
+  EXPECT_EQ(g_row_reads, 0);
+  expect_rows(out, spread, kWidth);
+}
+
+TEST_F(TakeReads, APrivateMappingIsNeverReadFromTheFile) {
+  mapped_file m = mapped_file::open(path, access_mode::copy_on_write);
+  std::memset(m.data() + 8 * kPage, 0x7f, kPage);  // row 8 now differs from the file's
+  const std::vector<std::int64_t> spread = every(4, 0, kRows);
+  const std::vector<std::int32_t> out = take(m, layout, spread, 2);
+  EXPECT_EQ(g_row_reads, 0);
+  EXPECT_EQ(out[2 * kWidth], 0x7f7f7f7f);  // the third index is row 8
+  EXPECT_EQ(out[3 * kWidth], static_cast<std::int32_t>(12 * kWidth));
+}
+
+// A file that ends at row 512 for the reads, as one cut between the check that its pages are
+// in memory and the reads would (truncating it for real drops those pages first, and the
+// rows are then faulted in, as TakeFromAShrunkFileIsFileTruncatedError tests).
+ssize_t pread_ending_at_row_512(int fd, void* buffer, std::size_t count, off_t offset) {
+  if (count >= kPage && offset >= static_cast<off_t>(512 * kPage)) return 0;
+  return counting_pread(fd, buffer, count, offset);
+}
+
+TEST_F(TakeReads, ReadsThatFindTheFileEndedGiveZerosAndFileTruncatedError) {
+  guard.table().pread = pread_ending_at_row_512;
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  const std::vector<std::int64_t> spread = every(4, 0, kRows);
+  std::vector<std::int32_t> out(spread.size() * kWidth, -1);
+  auto e = thrown<file_truncated_error>([&] {
+    mmap_array::take_rows(m, layout, spread, std::as_writable_bytes(std::span(out)), {.threads = 1});
+  });
+  ASSERT_TRUE(e);
+  EXPECT_GT(g_row_reads, 0);
+  expect_rows(std::vector<std::int32_t>(out.begin(), out.begin() + 128 * kWidth), every(4, 0, 512), kWidth);
+  for (std::size_t i = 128; i < spread.size(); ++i) ASSERT_EQ(out[i * kWidth], 0) << "row " << spread[i];
 }
 
 TEST_F(Access, TakeSizeChecksOverflow) {

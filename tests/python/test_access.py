@@ -515,6 +515,27 @@ def test_take_from_an_npy_file_with_threads(tmp_path):
     assert same(mm.take(indices[:, 0], axis=0, threads=2), values[indices[:, 0]])
 
 
+@pytest.mark.parametrize("mode", ["r", "r+", "c"])
+def test_take_of_a_file_written_in_small_pieces_equals_numpy(tmp_path, mode):
+    # Written a page at a time, the file sits in the page cache in small folios; take then
+    # reads warm rows with pread rather than faulting them in (row_reads.hpp). The rows must
+    # be the same, and a copy-on-write handle's own changes must show, which a read of the
+    # file would miss.
+    values = np.random.default_rng(11).integers(0, 2**63, size=(4096, 512), dtype=np.uint64)
+    path = tmp_path / "pieces.bin"
+    with open(path, "wb") as file:
+        for row in values:
+            file.write(row.tobytes())
+    mm = mmap_array.MemoryMappedArray(path, dtype=np.uint64, mode=mode, shape=values.shape)
+    expected = values.copy()
+    if mode == "c":
+        mm.get_array()[8] = expected[8] = 7
+    rng = np.random.default_rng(12)
+    for indices in (rng.integers(-4096, 4096, size=3000), np.arange(100, 1900), np.r_[0:600, 5, 5, -1, 3000:3600]):
+        assert same(mm.take(indices), expected[indices])
+        assert same(mm.take(indices, threads=1), expected[indices])
+
+
 def test_take_of_a_cold_file_equals_a_warm_one(disk):
     path = disk / "rows.npy"
     values = np.random.default_rng(8).integers(0, 2**63, size=(20_000, 512), dtype=np.uint64)
