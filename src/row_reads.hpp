@@ -9,9 +9,16 @@
 // small folios 80 ms by faults, 21 ms by pread; 2 MiB folios 14 ms by faults,
 // 19.5 ms by pread (an in-RAM gather: 17 ms). So each batch of rows is read
 // the way that suits how its pages are cached.
+//
+// A read must return what the mapping holds. On the local filesystems listed
+// in row_reads_posix.cpp both go through the one page cache; elsewhere they may
+// not (overlayfs maps a lower layer that a fresh open no longer reads; FUSE
+// direct_io, 9p or CIFS without a cache read around it), and rows are faulted
+// in as before.
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 
 #include "file_posix.hpp"
 #include "mmap_array/mapped_file.hpp"
@@ -23,32 +30,36 @@ namespace mmap_array::detail {
 inline constexpr std::size_t kMinReadRowBytes = 2048;
 
 /// A second way into a mapping's file: pread through another descriptor of the same file,
-/// and /proc/self/pagemap to tell when that beats faulting pages in.
+/// and /proc/self/pagemap to tell when that beats faulting pages in. Opens nothing until a
+/// batch needs it; safe to share between threads.
 class row_reads {
  public:
-  /// Opens the file at `file.path()` again and /proc/self/pagemap. Not usable when either
-  /// fails, when the path now names another file, or for a private mapping (whose pages
-  /// may differ from the file's).
-  explicit row_reads(const mapped_file& file) noexcept;
-
-  bool usable() const noexcept { return static_cast<bool>(data_) && static_cast<bool>(pagemap_); }
+  explicit row_reads(const mapped_file& file) noexcept : file_(&file) {}
 
   /// Faults in the page holding `byte` (as copying it would) and tells whether that mapped
   /// only the small window around it: true when a page of the same 2 MiB region half a
   /// region away is still unmapped, the sign of a file cached in small folios. False when
   /// it cannot tell.
-  bool faults_map_little(const std::byte* byte) const noexcept;
+  bool faults_map_little(const std::byte* byte) noexcept;
 
-  /// Copies the `length` bytes of the mapping at `source` to `destination` with pread.
-  /// False if the file ended first (it shrank): the rest is then zero-filled, as the
-  /// mapping reads vanished pages. Other read errors copy through the mapping instead,
-  /// where the fault guard reports them as it does for every copy.
-  bool read(const std::byte* source, std::size_t length, std::byte* destination) const noexcept;
+  /// True if rows can be read with pread: the mapping is shared, and the path still names
+  /// the mapped file (device and inode), a regular file on a filesystem whose reads see
+  /// the mapping's pages. The file is opened on the first call.
+  bool ready() noexcept;
+
+  /// Copies the `length` bytes of the mapping at `source` to `destination`, with pread as
+  /// far as the file goes. What pread cannot give (the file ended: it shrank; a read error)
+  /// is copied through the mapping, where the fault guard handles it as for every copy.
+  void read(const std::byte* source, std::size_t length, std::byte* destination) const noexcept;
 
  private:
+  void open_file() noexcept;
+
   const mapped_file* file_;
-  unique_fd data_;
+  std::once_flag pagemap_opened_;
+  std::once_flag file_opened_;
   unique_fd pagemap_;
+  unique_fd data_;
 };
 
 }  // namespace mmap_array::detail

@@ -221,11 +221,9 @@ void copy_batch(source_cursor cursor, std::size_t count, std::byte* destination,
 }
 
 // Reads `count` contiguous rows of `row_bytes`, starting at `cursor`, into consecutive rows of
-// `destination` with pread; rows that follow each other in the file take one call. False if
-// the file ended first (the rest of those rows is zeros).
-bool read_batch(const detail::row_reads& reads, source_cursor cursor, std::size_t count,
+// `destination` with pread; rows that follow each other in the file take one call.
+void read_batch(const detail::row_reads& reads, source_cursor cursor, std::size_t count,
                 std::byte* destination, std::size_t row_bytes) noexcept {
-  bool whole = true;
   const std::byte* run = nullptr;  // source of the pending run of adjacent rows
   std::size_t run_bytes = 0;
   std::byte* run_destination = destination;
@@ -235,13 +233,12 @@ bool read_batch(const detail::row_reads& reads, source_cursor cursor, std::size_
       run_bytes += row_bytes;
       continue;
     }
-    if (run != nullptr) whole &= reads.read(run, run_bytes, run_destination);
+    if (run != nullptr) reads.read(run, run_bytes, run_destination);
     run = row;
     run_bytes = row_bytes;
     run_destination = destination + i * row_bytes;
   }
-  if (run != nullptr) whole &= reads.read(run, run_bytes, run_destination);
-  return whole;
+  if (run != nullptr) reads.read(run, run_bytes, run_destination);
 }
 
 // Queues reads of the pages holding bytes [begin, begin + length) without waiting. A hint that
@@ -350,13 +347,12 @@ void take_rows(const mapped_file& file, const row_layout& layout,
   // Another way in for warm batches, opened only where it could pay: whole rows big enough
   // that a system call each costs less than the faults, and a gather of at least a batch.
   std::optional<detail::row_reads> reads;
-  if (shape.loops.empty() && shape.run >= detail::kMinReadRowBytes && total >= kBatchBytes) {
-    reads.emplace(file);
-    if (!reads->usable()) reads.reset();
+  if (shape.loops.empty() && shape.run >= detail::kMinReadRowBytes && total >= kBatchBytes &&
+      file.mode() != access_mode::copy_on_write) {
+    reads.emplace(file);  // opens nothing until a batch asks
   }
 
   std::atomic<bool> indices_changed{false};
-  std::atomic<bool> file_ended{false};
   detail::run_chunks(batches, threads, [&](std::size_t b) {
     const std::size_t first = b * batch;
     const std::size_t last = std::min(units, first + batch);
@@ -388,10 +384,8 @@ void take_rows(const mapped_file& file, const row_layout& layout,
     }
     const source_cursor start(base, layout, indices, first, changed);
     std::byte* out = destination.data() + first * shape.bytes;
-    if (!cold && reads && reads->faults_map_little(*start)) {
-      if (!read_batch(*reads, start, last - first, out, shape.bytes)) {
-        file_ended.store(true, std::memory_order_relaxed);
-      }
+    if (!cold && reads && reads->faults_map_little(*start) && reads->ready()) {
+      read_batch(*reads, start, last - first, out, shape.bytes);
     } else {
       copy_batch(start, last - first, out, shape);
     }
@@ -402,7 +396,7 @@ void take_rows(const mapped_file& file, const row_layout& layout,
                  "indices changed during the gather (another thread wrote to them) and left "
                  "the axis' " + std::to_string(layout.axis.count) + " rows");
   }
-  if (file.truncated() || file_ended.load(std::memory_order_relaxed)) {
+  if (file.truncated()) {
     throw file_truncated_error(kOperation, file.path(),
                                "pages of the file vanished under the mapping during the copy; "
                                "the result holds zeros where they were");
