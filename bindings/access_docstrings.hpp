@@ -189,6 +189,12 @@ and dtype, for any dtype, order and axis: the result's shape is
 with the GIL released, on ``threads`` threads; for rows not in memory, the
 kernel is asked to read every row of a batch at once before the batch is
 copied, so many reads are in flight instead of one page fault at a time.
+Rows of 2 KiB or more that are in memory but not yet mapped by this process
+are read with ``pread`` when a page fault would map only a few pages (a file
+cached in small pieces), on ext4, XFS, btrfs, F2FS and tmpfs, whose reads
+see the mapping's pages; they are faulted in when a fault maps 2 MiB at
+once. Rows of a ``"c"`` handle are always copied from the mapping, which
+holds its changes.
 
 Parameters
 ----------

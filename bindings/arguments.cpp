@@ -36,7 +36,7 @@ long long to_integer(nb::handle value, const char* what, const error_context& co
 
 // True if `text` is an absolute path that lexically_normal() would return unchanged: no empty,
 // "." or ".." component and no trailing separator. Nearly every path is; a scan for that costs
-// a fraction of normalising, which parses the path into components (a third of a raw open's
+// a fraction of normalising, which parses the path into components (a quarter of a raw open's
 // instructions went to that before).
 bool is_normal_absolute(std::string_view text) {
   if (text.empty() || text.front() != '/') return false;

@@ -27,7 +27,7 @@ path_argument to_path(nanobind::handle filename);
 
 /// What the messages of argument errors start with: "cannot map 'x.bin': ", or nothing.
 /// The text is built only when a message needs it: most calls raise nothing, and building it
-/// up front cost a tenth of an open's instructions.
+/// up front cost 7% of an open's instructions.
 struct error_context {
   std::string_view operation;  // "map", "create"...; empty for no context
   const std::filesystem::path* path = nullptr;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <cerrno>
@@ -35,6 +36,7 @@ struct syscall_table {
   int (*faccessat)(int dirfd, const char* path, int mode, int flags);
   int (*madvise)(void* addr, std::size_t length, int advice);
   int (*mincore)(void* addr, std::size_t length, unsigned char* vector);
+  int (*fstatfs)(int fd, struct statfs* st);
 };
 
 /// The table in use; tests may overwrite entries and must restore them.

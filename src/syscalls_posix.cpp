@@ -32,6 +32,7 @@ const syscall_table kReal = {
     ::faccessat,
     ::madvise,
     ::mincore,
+    ::fstatfs,
 };
 
 syscall_table gTable = kReal;

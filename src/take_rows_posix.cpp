@@ -13,12 +13,16 @@
 // much as copying a few KiB, so a batch whose probed rows are all in memory gets
 // none; nor do rows whose bytes are spread so thinly that a hint would read far
 // more than the row.
+//
+// A batch whose pages are in memory but not yet mapped here may be read with pread
+// instead, when faulting would map little per fault (see row_reads.hpp).
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +33,7 @@
 #include "mmap_array/fault_guard.hpp"
 #include "page_span.hpp"
 #include "parallel_chunks.hpp"
+#include "row_reads.hpp"
 #include "syscalls.hpp"
 
 namespace mmap_array {
@@ -215,6 +220,27 @@ void copy_batch(source_cursor cursor, std::size_t count, std::byte* destination,
   }
 }
 
+// Reads `count` contiguous rows of `row_bytes`, starting at `cursor`, into consecutive rows of
+// `destination` with pread; rows that follow each other in the file take one call.
+void read_batch(const detail::row_reads& reads, source_cursor cursor, std::size_t count,
+                std::byte* destination, std::size_t row_bytes) noexcept {
+  const std::byte* run = nullptr;  // source of the pending run of adjacent rows
+  std::size_t run_bytes = 0;
+  std::byte* run_destination = destination;
+  for (std::size_t i = 0; i < count; ++i, cursor.advance()) {
+    const std::byte* row = *cursor;
+    if (run != nullptr && row == run + run_bytes) {
+      run_bytes += row_bytes;
+      continue;
+    }
+    if (run != nullptr) reads.read(run, run_bytes, run_destination);
+    run = row;
+    run_bytes = row_bytes;
+    run_destination = destination + i * row_bytes;
+  }
+  if (run != nullptr) reads.read(run, run_bytes, run_destination);
+}
+
 // Queues reads of the pages holding bytes [begin, begin + length) without waiting. A hint that
 // fails changes nothing: the copy that follows faults the pages in itself.
 void hint(const std::byte* begin, std::size_t length) noexcept {
@@ -318,6 +344,13 @@ void take_rows(const mapped_file& file, const row_layout& layout,
     threads = detail::thread_count(0, std::max<std::size_t>(1, total / kBytesPerThread));
   }
   const std::byte* base = file.data() + layout.offset;
+  // Another way in for warm batches, opened only where it could pay: whole rows big enough
+  // that a system call each costs less than the faults, and a gather of at least a batch.
+  std::optional<detail::row_reads> reads;
+  if (shape.loops.empty() && shape.run >= detail::kMinReadRowBytes && total >= kBatchBytes &&
+      file.mode() != access_mode::copy_on_write) {
+    reads.emplace(file);  // opens nothing until a batch asks
+  }
 
   std::atomic<bool> indices_changed{false};
   detail::run_chunks(batches, threads, [&](std::size_t b) {
@@ -349,8 +382,13 @@ void take_rows(const mapped_file& file, const row_layout& layout,
       }
       if (pending != nullptr) hint(pending, static_cast<std::size_t>(pending_end - pending));
     }
-    copy_batch(source_cursor(base, layout, indices, first, changed), last - first,
-               destination.data() + first * shape.bytes, shape);
+    const source_cursor start(base, layout, indices, first, changed);
+    std::byte* out = destination.data() + first * shape.bytes;
+    if (!cold && reads && reads->faults_map_little(*start) && reads->ready()) {
+      read_batch(*reads, start, last - first, out, shape.bytes);
+    } else {
+      copy_batch(start, last - first, out, shape);
+    }
     if (changed) indices_changed.store(true, std::memory_order_relaxed);
   });
   if (indices_changed.load(std::memory_order_relaxed)) {

@@ -169,7 +169,11 @@ MMAP_ARRAY_EXPORT std::size_t take_size(const row_layout& layout, std::size_t co
 /// Copies the rows at `indices` (negative ones count from the end, as in NumPy) of the array
 /// `layout` describes in `file` into `destination`, C-ordered: outer dimensions, then indices,
 /// then the row's dimensions. Before each batch of rows is copied, the kernel is asked to read
-/// all their pages at once (MADV_WILLNEED), so a cold gather keeps many reads in flight.
+/// all their pages at once (MADV_WILLNEED), so a cold gather keeps many reads in flight. Warm
+/// rows of 2 KiB or more that this process has not mapped yet are read with pread when a page
+/// fault would map only a few pages: through the file's path, checked to name the same device
+/// and inode, on ext4, XFS, btrfs, F2FS or tmpfs (whose reads see a shared mapping's pages);
+/// never for copy_on_write.
 /// Every index and the layout are checked before anything is copied. Throws layout_error
 /// (index_out_of_range naming the index, the axis and its size; a layout reaching outside the
 /// mapping; a destination of the wrong size or overlapping the mapping), file_truncated_error

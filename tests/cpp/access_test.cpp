@@ -6,9 +6,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -815,6 +819,206 @@ TEST_F(Access, TakeFromAShrunkFileIsFileTruncatedError) {
   // Once truncated, the mapping is refused before anything is read.
   std::error_code ec;
   mmap_array::take_rows(m, layout, indices, std::as_writable_bytes(std::span(out)), {}, ec);
+  EXPECT_EQ(ec, os_code(EFAULT));
+}
+
+// A file of `count` int32 values 0, 1, 2... after `lead` bytes, written 4 KiB at a time (on
+// ext4 the page cache then holds it in 4 KiB folios, the case row_reads.hpp is about).
+std::filesystem::path int_file_in_small_writes(const temp_dir& dir, std::size_t count,
+                                               std::size_t lead = 0) {
+  const auto path = dir / "small-writes.bin";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(::write(fd, std::string(lead, 'x').data(), lead), static_cast<ssize_t>(lead));
+  std::vector<std::uint32_t> page(kPage / 4);
+  for (std::size_t start = 0; start < count; start += page.size()) {
+    const std::size_t n = std::min(page.size(), count - start);
+    std::iota(page.begin(), page.begin() + static_cast<std::ptrdiff_t>(n), static_cast<std::uint32_t>(start));
+    EXPECT_EQ(::write(fd, page.data(), n * 4), static_cast<ssize_t>(n * 4));
+  }
+  ::close(fd);
+  return path;
+}
+
+// The seam as take_rows' pread path sees it. Which path a batch takes depends on how the
+// kernel caches the file; these fakes fix it, so the tests do not depend on the file system.
+std::atomic<int> g_row_reads{0};       // preads of at least a page: rows (take_rows reads on
+                                       // several threads)
+std::atomic<int> g_probe_mapped{-1};   // the pagemap's answer: -1 the real one, 0 unmapped, 1 mapped
+std::atomic<long> g_filesystem{0};     // fstatfs' f_type: 0 the real one
+
+ssize_t seam_pread(int fd, void* buffer, std::size_t count, off_t offset) {
+  if (count == sizeof(std::uint64_t) && g_probe_mapped >= 0) {  // a pagemap entry
+    const std::uint64_t entry = g_probe_mapped == 1 ? std::uint64_t{1} << 63 : 0;
+    std::memcpy(buffer, &entry, sizeof entry);
+    return sizeof entry;
+  }
+  if (count >= kPage) ++g_row_reads;
+  return mmap_array::detail::real_syscalls().pread(fd, buffer, count, offset);
+}
+
+int seam_fstatfs(int fd, struct statfs* st) {
+  const int result = mmap_array::detail::real_syscalls().fstatfs(fd, st);
+  if (result == 0 && g_filesystem != 0) st->f_type = g_filesystem;
+  return result;
+}
+
+int resident_mincore(void*, std::size_t length, unsigned char* vector) {
+  std::memset(vector, 1, (length + kPage - 1) / kPage);
+  return 0;
+}
+
+// Every `step`-th row of [first, last), as take's indices.
+std::vector<std::int64_t> every(std::size_t step, std::size_t first, std::size_t last) {
+  std::vector<std::int64_t> indices;
+  for (std::size_t i = first; i < last; i += step) indices.push_back(static_cast<std::int64_t>(i));
+  return indices;
+}
+
+// Checks that `out` holds, for each index, the row of int32 values the file has there.
+void expect_rows(const std::vector<std::int32_t>& out, const std::vector<std::int64_t>& indices,
+                 std::size_t width) {
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const auto first = static_cast<std::int32_t>(indices[i] * static_cast<std::int64_t>(width));
+    ASSERT_EQ(out[i * width], first) << "row " << indices[i];
+    ASSERT_EQ(out[i * width + width - 1], first + static_cast<std::int32_t>(width) - 1);
+  }
+}
+
+class TakeReads : public Access {
+ protected:
+  static constexpr std::size_t kRows = 4096;  // 16 MiB of one-page rows
+  const std::size_t kWidth = kPage / 4;
+  const row_layout layout{.offset = 0, .element_bytes = 4, .outer = {},
+                          .axis = {kRows, kWidth * 4}, .inner = {{kWidth, 4}}};
+  std::filesystem::path path = int_file_in_small_writes(tmp, kRows * kWidth);
+  // 1,024 rows in 4 batches of 1 MiB, none adjacent.
+  const std::vector<std::int64_t> spread = every(4, 0, kRows);
+  seam_guard guard;
+
+  void SetUp() override {
+    Access::SetUp();
+    g_row_reads = 0;
+    g_probe_mapped = 0;  // a fault maps only the pages around it: read the rows
+    g_filesystem = EXT4_SUPER_MAGIC;
+    guard.table().pread = seam_pread;
+    guard.table().fstatfs = seam_fstatfs;
+    guard.table().mincore = resident_mincore;
+  }
+};
+
+TEST_F(TakeReads, RowsThatFaultsWouldMapOneByOneAreRead) {
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  const std::vector<std::int32_t> out = take(m, layout, spread, 2);
+  EXPECT_EQ(g_row_reads, 1024);
+  expect_rows(out, spread, kWidth);
+}
+
+TEST_F(TakeReads, AdjacentRowsTakeOneRead) {
+  mapped_file m = mapped_file::open(path, access_mode::read_write);
+  const std::vector<std::int64_t> run = every(1, 256, 768);  // two batches of 256 rows
+  const std::vector<std::int32_t> out = take(m, layout, run, 1);
+  EXPECT_EQ(g_row_reads, 2);
+  expect_rows(out, run, kWidth);
+}
+
+TEST_F(TakeReads, ReadsSeeUnflushedWritesOfASharedMappingAndStartAtItsOffset) {
+  const std::size_t lead = 12;  // the mapping starts 12 bytes into the file
+  const auto shifted = int_file_in_small_writes(tmp, kRows * kWidth, lead);  // replaces `path`
+  mapped_file m = mapped_file::open(shifted, access_mode::read_write, {lead});
+  const std::int32_t changed = -5;
+  std::memcpy(m.data() + 8 * kPage, &changed, sizeof changed);  // row 8, not flushed
+  const std::vector<std::int32_t> out = take(m, layout, spread, 2);
+  EXPECT_EQ(g_row_reads, 1024);
+  EXPECT_EQ(out[2 * kWidth], changed);  // the third index is row 8
+  EXPECT_EQ(out[2 * kWidth + 1], static_cast<std::int32_t>(8 * kWidth + 1));
+  // The other rows, from the fourth index (row 12) on.
+  expect_rows(std::vector<std::int32_t>(out.begin() + static_cast<std::ptrdiff_t>(3 * kWidth), out.end()),
+              every(4, 12, kRows), kWidth);
+  EXPECT_EQ(out[0], 0);
+}
+
+TEST_F(TakeReads, RowsWhoseFaultsMapWholeRegionsAreCopied) {
+  g_probe_mapped = 1;
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  expect_rows(take(m, layout, spread, 2), spread, kWidth);
+  EXPECT_EQ(g_row_reads, 0);
+}
+
+TEST_F(TakeReads, RowsAlreadyMappedAreCopiedAsTheRealPagemapSays) {
+  g_probe_mapped = -1;
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  std::uint64_t sum = 0;
+  for (std::size_t at = 4; at < m.size(); at += kPage) sum += static_cast<std::uint8_t>(m.data()[at]);
+  EXPECT_GT(sum, 0u);
+  expect_rows(take(m, layout, spread, 2), spread, kWidth);
+  EXPECT_EQ(g_row_reads, 0);
+}
+
+TEST_F(TakeReads, APrivateMappingIsNeverReadFromTheFile) {
+  mapped_file m = mapped_file::open(path, access_mode::copy_on_write);
+  std::memset(m.data() + 8 * kPage, 0x7f, kPage);  // row 8 now differs from the file's
+  const std::vector<std::int32_t> out = take(m, layout, spread, 2);
+  EXPECT_EQ(g_row_reads, 0);
+  EXPECT_EQ(out[2 * kWidth], 0x7f7f7f7f);  // the third index is row 8
+  EXPECT_EQ(out[3 * kWidth], static_cast<std::int32_t>(12 * kWidth));
+}
+
+TEST_F(TakeReads, AnotherFileAtThePathIsNotRead) {
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  write_file(tmp / "other.bin", std::string(kRows * kPage, '\x01'));
+  ASSERT_EQ(::rename((tmp / "other.bin").c_str(), path.c_str()), 0);
+  expect_rows(take(m, layout, spread, 2), spread, kWidth);  // the mapped file's rows
+  EXPECT_EQ(g_row_reads, 0);
+}
+
+TEST_F(TakeReads, AFifoAtThePathIsNotOpenedForReading) {
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  // A writer opening the FIFO blocks until a reader opens it; take must not be one (its
+  // open would release the writer, whose writes would then fail with EPIPE).
+  std::atomic<bool> writer_released{false};
+  std::thread writer([&] {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    writer_released = true;
+    if (fd >= 0) ::close(fd);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let it block in open
+  expect_rows(take(m, layout, spread, 2), spread, kWidth);
+  EXPECT_EQ(g_row_reads, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(writer_released);
+  const int reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // release it
+  writer.join();
+  if (reader >= 0) ::close(reader);
+}
+
+TEST_F(TakeReads, FilesystemsWhoseReadsMayMissTheMappingAreNotRead) {
+  g_filesystem = 0x794c7630;  // overlayfs: the mapping may hold a lower layer's pages
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  expect_rows(take(m, layout, spread, 2), spread, kWidth);
+  EXPECT_EQ(g_row_reads, 0);
+}
+
+TEST_F(TakeReads, AFileCutBelowTheRowsReadIsFileTruncatedErrorAndStaysSo) {
+  mapped_file m = mapped_file::open(path, access_mode::read_only);
+  // The last 16 rows go; the batch's pages still look resident (the fake mincore, as probes
+  // 32 rows apart can miss so small a cut), so the batch is read and its reads come up short.
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>((kRows - 16) * kPage)), 0);
+  const std::vector<std::int64_t> tail = every(1, kRows - 256, kRows);
+  std::vector<std::int32_t> out(tail.size() * kWidth, -1);
+  auto e = thrown<file_truncated_error>([&] {
+    mmap_array::take_rows(m, layout, tail, std::as_writable_bytes(std::span(out)), {.threads = 1});
+  });
+  ASSERT_TRUE(e);
+  EXPECT_GT(g_row_reads, 0);
+  expect_rows(std::vector<std::int32_t>(out.begin(), out.begin() + 240 * kWidth), every(1, kRows - 256, kRows - 16), kWidth);
+  for (std::size_t i = 240; i < tail.size(); ++i) ASSERT_EQ(out[i * kWidth], 0) << "row " << tail[i];
+  // The mapping is marked, as a fault on the vanished pages marks it: refused from now on.
+  EXPECT_TRUE(m.truncated());
+  std::error_code ec;
+  mmap_array::take_rows(m, layout, tail, std::as_writable_bytes(std::span(out)), {}, ec);
   EXPECT_EQ(ec, os_code(EFAULT));
 }
 

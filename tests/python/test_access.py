@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import io
 import mmap
 import os
 import shutil
@@ -513,6 +514,40 @@ def test_take_from_an_npy_file_with_threads(tmp_path):
     assert same(mm.take(indices, threads=4), one)
     assert same(mm.take(indices), one)
     assert same(mm.take(indices[:, 0], axis=0, threads=2), values[indices[:, 0]])
+
+
+@pytest.mark.parametrize("layout", ["raw", "offset", "npy"])
+@pytest.mark.parametrize("mode", ["r", "r+", "c"])
+def test_take_of_a_file_written_in_small_pieces_equals_numpy(tmp_path, mode, layout):
+    # Written a page at a time, the file sits in the page cache in small folios (on ext4),
+    # and take may read warm rows with pread instead of faulting them in (row_reads.hpp;
+    # the C++ tests force each path). Whichever it takes, the rows must be the mapping's:
+    # at the array's offset in the file, and with the handle's own changes, unflushed ("r+")
+    # or private ("c"), which only the mapping holds.
+    values = np.random.default_rng(11).integers(0, 2**63, size=(4096, 512), dtype=np.uint64)
+    path = tmp_path / "pieces.bin"
+    lead = {"raw": b"", "offset": b"x" * 24, "npy": b""}[layout]
+    if layout == "npy":
+        path = tmp_path / "pieces.npy"
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(values))
+        lead = header.getvalue()
+    with open(path, "wb") as file:
+        file.write(lead)
+        for row in values:
+            file.write(row.tobytes())
+    rng = np.random.default_rng(12)
+    for indices in (rng.integers(-4096, 4096, size=3000), np.arange(100, 1900), np.r_[0:600, 8, 8, -1, 3000:3600]):
+        if layout == "npy":
+            mm = mmap_array.open(path, mode=mode)
+        else:
+            mm = mmap_array.MemoryMappedArray(path, dtype=np.uint64, mode=mode, shape=values.shape, offset=len(lead))
+        expected = values.copy()
+        if mode != "r":
+            mm.get_array()[8] = expected[8] = 7  # row 8: in the last index set
+        assert same(mm.take(indices), expected[indices])
+        assert same(mm.take(indices, threads=1), expected[indices])
+        mm.close()
 
 
 def test_take_of_a_cold_file_equals_a_warm_one(disk):

@@ -23,7 +23,8 @@ from ..metric import MetricResult, optional_contestant, run_metric
 from ..stats import Target
 from .common import megabytes, stdlib_map, vector_check
 
-# Shown for scale; a full copy sweeps the CPU caches and slowed the next open fivefold.
+# Shown for scale; a full copy sweeps the CPU caches, and the next open's system calls
+# took up to 15 times longer.
 APART_NOTE = "runs in rounds of its own, after the others: it slows whatever runs next"
 
 
