@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import random
 import statistics
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import mmap_array
+from mmap_array._bench.cache import make_warm
 
 ROW = 4096
 COLUMNS = ROW // 8
@@ -54,16 +54,9 @@ def write_in_pieces(path: Path, rows: int) -> None:
 
 
 def read_back(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    chunk = bytearray(16 << 20)
-    with open(path, "rb", buffering=0) as f:
-        while f.readinto(chunk):
-            pass
+    resident, total = make_warm(str(path), reload=True)  # evicted, then read in 16 MiB reads
+    if resident != total:
+        raise SystemExit(f"only {resident} of {total} pages of {path} stayed cached: memory is short")
 
 
 def measure(ways: dict[str, Callable[[], np.ndarray]], repeat: int) -> dict[str, float]:

@@ -1013,7 +1013,7 @@ TEST_F(TakeReads, AFileCutBelowTheRowsReadIsFileTruncatedErrorAndStaysSo) {
   });
   ASSERT_TRUE(e);
   EXPECT_GT(g_row_reads, 0);
-  expect_rows(std::vector<std::int32_t>(out.begin(), out.begin() + 240 * kWidth), every(1, kRows - 256, kRows - 16), kWidth);
+  expect_rows(std::vector<std::int32_t>(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(240 * kWidth)), every(1, kRows - 256, kRows - 16), kWidth);
   for (std::size_t i = 240; i < tail.size(); ++i) ASSERT_EQ(out[i * kWidth], 0) << "row " << tail[i];
   // The mapping is marked, as a fault on the vanished pages marks it: refused from now on.
   EXPECT_TRUE(m.truncated());
