@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import mmap_array
+from mmap_array._bench.cache import EvictionFailed, make_cold
 
 ROW = 4096
 COLUMNS = ROW // 8
@@ -44,15 +45,10 @@ def write_file(path: Path, gib: float) -> int:
 
 
 def evict(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fdatasync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    left = mmap_array.MemoryMappedArray(path, dtype=np.uint64).residency()
-    if left > 0.01:
-        raise SystemExit(f"{path}: {left:.1%} still cached after eviction; use a disk-backed --dir")
+        make_cold(str(path))  # the bench's own eviction, proven with mincore
+    except EvictionFailed as error:
+        raise SystemExit(f"{path}: {error}; use a disk-backed --dir") from None
 
 
 def timed(run, path: Path, repeat: int, cold: bool) -> tuple[float, object]:
