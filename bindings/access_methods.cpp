@@ -35,7 +35,7 @@ constexpr long long kMaxThreads = 1024;
 // About what a device queue holds (256 requests of 128 KiB) before queuing starts to wait.
 constexpr std::size_t kInlinePrefetch = std::size_t{32} << 20;
 
-mapped_file& file_of(nb::handle owner) { return nb::inst_ptr<mapping_owner>(owner)->file; }
+mapped_file& file_of(nb::handle owner) { return owned_file(owner); }
 
 // A closed handle is refused, and so is one whose file shrank, as by every other method.
 nb::object open_owner(nb::handle owner, nb::handle filename, std::string_view operation) {

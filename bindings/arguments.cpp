@@ -4,6 +4,7 @@
 
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
 #include <climits>
 #include <limits>
 #include <string>
@@ -106,6 +107,16 @@ void raise_error(PyObject* type, const error_context& context, std::string_view 
 }
 
 path_argument to_path(nb::handle filename) {
+  // The usual argument, an ASCII str that is already absolute and normal, is its own file
+  // system encoding and its own os.path.abspath: no bytes object and no new str (a tenth of
+  // an open's instructions). NULs and every other case take the general way below.
+  if (PyUnicode_CheckExact(filename.ptr()) && PyUnicode_IS_ASCII(filename.ptr())) {
+    const std::string_view given(static_cast<const char*>(PyUnicode_DATA(filename.ptr())),
+                                 static_cast<std::size_t>(PyUnicode_GET_LENGTH(filename.ptr())));
+    if (is_normal_absolute(given) && given.find('\0') == std::string_view::npos) {
+      return {std::filesystem::path(given), nb::borrow(filename)};
+    }
+  }
   PyObject* encoded = nullptr;  // PyUnicode_FSConverter: str/bytes/PathLike -> bytes, no NULs
   if (PyUnicode_FSConverter(filename.ptr(), &encoded) == 0) throw nb::python_error();
   nb::object bytes = nb::steal(encoded);
@@ -218,27 +229,35 @@ std::uint64_t to_offset(nb::handle offset, const error_context& context) {
   return static_cast<std::uint64_t>(value);
 }
 
-std::optional<std::string> numpy_layout_problem(const std::vector<std::uint64_t>& dims,
-                                                std::uint64_t element_bytes) {
-  if (dims.size() > static_cast<std::size_t>(NPY_MAXDIMS)) {
-    return "the array would have " + std::to_string(dims.size()) +
+std::optional<std::string> numpy_layout_problem(std::span<const std::uint64_t> dims,
+                                                std::uint64_t element_bytes,
+                                                std::span<const npy_intp> inner) {
+  const std::size_t ndim = dims.size() + inner.size();
+  if (ndim > static_cast<std::size_t>(NPY_MAXDIMS)) {
+    return "the array would have " + std::to_string(ndim) +
            " dimensions; NumPy allows at most " + std::to_string(NPY_MAXDIMS);
   }
+  // NumPy's own rule: the non-zero dimensions times the item size fit in a signed npy_intp.
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<npy_intp>::max());
   std::uint64_t bytes = element_bytes;
-  for (std::uint64_t dim : dims) {
-    if (dim == 0) continue;
-    if (__builtin_mul_overflow(bytes, dim, &bytes) || bytes > kMax) {
-      return std::string("the array is too big for NumPy: its non-zero dimensions times its "
-                         "item size exceed 2**63 - 1 bytes");
-    }
+  const auto fits = [&](std::uint64_t dim) {
+    return dim == 0 || (!__builtin_mul_overflow(bytes, dim, &bytes) && bytes <= kMax);
+  };
+  // A subarray dtype's dimensions, from NumPy, are never negative.
+  const bool all_fit = std::all_of(dims.begin(), dims.end(), fits) &&
+                       std::all_of(inner.begin(), inner.end(), [&](npy_intp dim) {
+                         return fits(static_cast<std::uint64_t>(dim));
+                       });
+  if (!all_fit) {
+    return std::string("the array is too big for NumPy: its non-zero dimensions times its "
+                       "item size exceed 2**63 - 1 bytes");
   }
   return std::nullopt;
 }
 
-void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
-                        const error_context& context) {
-  if (auto problem = numpy_layout_problem(dims, element_bytes)) {
+void check_numpy_layout(std::span<const std::uint64_t> dims, std::uint64_t element_bytes,
+                        const error_context& context, std::span<const npy_intp> inner) {
+  if (auto problem = numpy_layout_problem(dims, element_bytes, inner)) {
     raise_error(PyExc_ValueError, context, *problem);
   }
 }

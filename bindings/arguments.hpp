@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,12 +76,14 @@ std::uint64_t to_offset(nanobind::handle offset, const error_context& context = 
 /// Why NumPy cannot make an array of `dims` elements of `element_bytes` each (more than
 /// NPY_MAXDIMS dimensions, or more than 2**63 - 1 bytes counting the non-zero dimensions,
 /// NumPy's own rule), or nothing if it can.
-std::optional<std::string> numpy_layout_problem(const std::vector<std::uint64_t>& dims,
-                                                std::uint64_t element_bytes);
+/// `inner` holds the trailing dimensions a subarray dtype adds, if any.
+std::optional<std::string> numpy_layout_problem(std::span<const std::uint64_t> dims,
+                                                std::uint64_t element_bytes,
+                                                std::span<const npy_intp> inner = {});
 
 /// Raises ValueError (with the context) if the caller asked for a layout NumPy cannot hold.
-void check_numpy_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,
-                        const error_context& context = {});
+void check_numpy_layout(std::span<const std::uint64_t> dims, std::uint64_t element_bytes,
+                        const error_context& context = {}, std::span<const npy_intp> inner = {});
 
 /// Throws format_error(size_overflow) if a file declares a layout NumPy cannot hold.
 void check_file_layout(const std::vector<std::uint64_t>& dims, std::uint64_t element_bytes,

@@ -11,15 +11,15 @@ alignas(64) std::byte empty_storage[64];
 
 }  // namespace
 
-std::vector<npy_intp> layout_strides(const std::vector<npy_intp>& outer, npy_intp item_bytes,
-                                     const std::vector<npy_intp>& inner, npy_intp element_bytes,
+std::vector<npy_intp> layout_strides(std::span<const std::uint64_t> outer, npy_intp item_bytes,
+                                     std::span<const npy_intp> inner, npy_intp element_bytes,
                                      bool fortran) {
   std::vector<npy_intp> strides(outer.size() + inner.size());
   npy_intp step = item_bytes;
   for (std::size_t k = 0; k < outer.size(); ++k) {
     const std::size_t i = fortran ? k : outer.size() - 1 - k;
     strides[i] = step;
-    step *= outer[i];
+    step *= static_cast<npy_intp>(outer[i]);
   }
   step = element_bytes;
   for (std::size_t k = inner.size(); k-- > 0;) {
@@ -29,13 +29,14 @@ std::vector<npy_intp> layout_strides(const std::vector<npy_intp>& outer, npy_int
   return strides;
 }
 
-array_layout make_layout(nb::object descr, const std::vector<npy_intp>& outer, npy_intp item_bytes,
-                         const std::vector<npy_intp>& subarray_shape, bool fortran,
-                         bool writable) {
+array_layout make_layout(nb::object descr, std::span<const std::uint64_t> outer,
+                         npy_intp item_bytes, std::span<const npy_intp> subarray_shape,
+                         bool fortran, bool writable) {
   array_layout layout;
   const npy_intp element_bytes = PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(descr.ptr()));
   layout.strides = layout_strides(outer, item_bytes, subarray_shape, element_bytes, fortran);
-  layout.shape = outer;
+  layout.shape.reserve(outer.size() + subarray_shape.size());
+  for (std::uint64_t dim : outer) layout.shape.push_back(static_cast<npy_intp>(dim));
   layout.shape.insert(layout.shape.end(), subarray_shape.begin(), subarray_shape.end());
   layout.descr = std::move(descr);
   layout.fortran = fortran;

@@ -28,27 +28,29 @@ array_handle open_raw(nb::handle filename, nb::handle dtype, nb::handle mode,
   raw_array_spec spec{type.itemsize, to_offset(offset, context), to_shape(shape, context)};
   const auto element_bytes = static_cast<std::uint64_t>(
       PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(type.descr.ptr())));
-  auto full_shape = [&](std::vector<std::uint64_t> dims) {
-    dims.insert(dims.end(), type.subarray_shape.begin(), type.subarray_shape.end());
-    return dims;
-  };
   if (how.create && !spec.shape) {
     raise_error(PyExc_ValueError, context, "mode 'w+' creates a new file and needs a shape, e.g. shape=(1000,)");
   }
   // Refused before anything is mapped or created: w+ must not replace a file for nothing.
-  if (spec.shape) check_numpy_layout(full_shape(*spec.shape), element_bytes, context);
+  if (spec.shape) check_numpy_layout(*spec.shape, element_bytes, context, type.subarray_shape);
 
   mapped_file file;
   {
     // Opening can block on slow or remote storage, and creating preallocates the file.
     nb::gil_scoped_release unlocked;
+    // The mapping keeps the path, moved in: copying one copies each of its components.
     file = how.create ? create_raw_array(path.path, spec)
-                      : map_raw_array(path.path, how.access, spec);
+                      : map_raw_array(std::move(path.path), how.access, spec);
   }
-  std::vector<std::uint64_t> outer =
-      spec.shape ? *spec.shape : std::vector<std::uint64_t>{file.size() / type.itemsize};
-  if (!spec.shape) check_numpy_layout(full_shape(outer), element_bytes, context);
-  array_layout layout = make_layout(std::move(type.descr), {outer.begin(), outer.end()},
+  // Without a shape, the file holds a vector of as many whole items as fit.
+  const std::uint64_t items = file.size() / type.itemsize;
+  const std::span<const std::uint64_t> outer =
+      spec.shape ? std::span<const std::uint64_t>(*spec.shape) : std::span(&items, 1);
+  if (!spec.shape) {
+    check_numpy_layout(outer, element_bytes, error_context::of(context.operation, file.path()),
+                       type.subarray_shape);
+  }
+  array_layout layout = make_layout(std::move(type.descr), outer,
                                     static_cast<npy_intp>(type.itemsize), type.subarray_shape,
                                     fortran, how.access != access_mode::read_only);
   array_handle handle =
@@ -86,7 +88,7 @@ void flush(const array_handle& self) {
   // A strong reference keeps the mapping alive even if another thread closes the handle
   // while this one waits for the disk without the GIL.
   nb::object owner = self.owner;
-  mapped_file& file = nb::inst_ptr<mapping_owner>(owner)->file;
+  mapped_file& file = owned_file(owner);
   nb::gil_scoped_release unlocked;
   file.flush();
 }
@@ -177,12 +179,16 @@ array_handle make_array_handle(mapped_file&& file, array_layout&& layout, nb::ob
   handle.filename = std::move(filename);
   handle.layout = std::move(layout);
   handle.items = 1;
-  nb::list dims;
-  for (npy_intp dim : handle.layout.shape) {
-    handle.items *= static_cast<std::uint64_t>(dim);
-    dims.append(dim);
+  const std::vector<npy_intp>& shape = handle.layout.shape;
+  nb::object dims = nb::steal(PyTuple_New(static_cast<Py_ssize_t>(shape.size())));
+  if (!dims.is_valid()) throw nb::python_error();
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    handle.items *= static_cast<std::uint64_t>(shape[i]);
+    PyObject* dim = PyLong_FromSsize_t(shape[i]);
+    if (dim == nullptr) throw nb::python_error();
+    PyTuple_SET_ITEM(dims.ptr(), static_cast<Py_ssize_t>(i), dim);
   }
-  handle.shape_tuple = nb::tuple(dims);
+  handle.shape_tuple = std::move(dims);
   handle.owner = make_owner(std::move(file));
   return handle;
 }

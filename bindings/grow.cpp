@@ -65,7 +65,7 @@ void require_growable(const array_handle& self, const char* operation) {
   }
 }
 
-const mapped_file& mapping_of(nb::handle owner) { return nb::inst_ptr<mapping_owner>(owner)->file; }
+const mapped_file& mapping_of(nb::handle owner) { return owned_file(owner); }
 
 // Arrays, views, memoryviews and tensors alive on mappings of this handle that reach past
 // byte `end` of the file (or on any of its mappings, with `all`). Each holds a reference to

@@ -80,11 +80,11 @@ nb::object open_safetensors(nb::handle filename, std::string_view mode, nb::dict
     entry.format_dtype = format_dtype;
     const bool packed = bits % 8 != 0;  // NumPy has no sub-byte types: F4/F6 show their bytes
     const npy_intp item_bytes = packed ? 1 : static_cast<npy_intp>(bits / 8);
-    std::vector<npy_intp> outer;
+    std::vector<std::uint64_t> outer;
     nb::object descr;
     if (packed) {
       descr = nb::steal(reinterpret_cast<PyObject*>(PyArray_DescrFromType(NPY_UINT8)));
-      outer.push_back(static_cast<npy_intp>(entry.nbytes));
+      outer.push_back(entry.nbytes);
     } else {
       descr = dtype_table[format_dtype];
       if (!PyArray_DescrCheck(descr.ptr()) ||
@@ -94,7 +94,7 @@ nb::object open_safetensors(nb::handle filename, std::string_view mode, nb::dict
         throw nb::python_error();
       }
       check_file_layout(tensor.shape, bits / 8, path.path, "tensor '" + tensor.name + "'");
-      outer.assign(tensor.shape.begin(), tensor.shape.end());
+      outer = tensor.shape;
     }
     entry.layout = make_layout(std::move(descr), outer, item_bytes, {}, false,
                                how.access != access_mode::read_only);
@@ -136,8 +136,7 @@ nb::object open_npz(nb::handle filename, std::string_view mode, std::uint64_t ma
     check_file_layout(member.header.shape, member.header.dtype.itemsize, path.path,
                       "member '" + member.name + "'");
     entry.format_dtype = nb::str(format_npy_descr(member.header.dtype).c_str());
-    entry.layout = make_layout(numpy_descr(member.header.dtype, path.path),
-                               {member.header.shape.begin(), member.header.shape.end()},
+    entry.layout = make_layout(numpy_descr(member.header.dtype, path.path), member.header.shape,
                                static_cast<npy_intp>(member.header.dtype.itemsize), {},
                                member.header.fortran_order, how.access != access_mode::read_only);
     add_entry(arrays, std::move(entry));
@@ -162,7 +161,7 @@ void flush(const mapped_arrays& self) {
   // A strong reference keeps the mapping alive if another thread closes the container while
   // this one waits for the disk without the GIL.
   nb::object owner = self.owner;
-  mapped_file& file = nb::inst_ptr<mapping_owner>(owner)->file;
+  mapped_file& file = owned_file(owner);
   nb::gil_scoped_release unlocked;
   file.flush();
 }

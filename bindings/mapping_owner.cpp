@@ -1,28 +1,75 @@
 #include "mapping_owner.hpp"
 
-#include <nanobind/stl/string.h>
+#include <structmember.h>  // PyMemberDef, T_PYSSIZET (Python 3.11)
 
+#include <cstddef>
+#include <new>
 #include <string>
+#include <utility>
 
 namespace nb = nanobind;
 
 namespace mmap_array::python {
+namespace {
+
+struct owner_object {
+  PyObject_HEAD
+  PyObject* weak_references;  // a resized handle finds the arrays left on its old mappings
+  mapped_file file;
+};
+
+PyTypeObject* owner_type = nullptr;  // set once by bind_mapping_owner, alive with the module
+
+void owner_dealloc(PyObject* self) {
+  auto* owner = reinterpret_cast<owner_object*>(self);
+  if (owner->weak_references != nullptr) PyObject_ClearWeakRefs(self);
+  owner->file.~mapped_file();  // unmaps
+  PyTypeObject* type = Py_TYPE(self);
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of a heap type hold a reference to it
+}
+
+PyObject* owner_repr(PyObject* self) {
+  const mapped_file& f = reinterpret_cast<owner_object*>(self)->file;
+  const std::string text = "<mmap_array._Mapping '" + f.path().string() + "' " +
+                           std::to_string(f.size()) + " bytes at offset " +
+                           std::to_string(f.offset()) + ">";
+  return PyUnicode_DecodeFSDefaultAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
+}
+
+PyMemberDef owner_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(owner_object, weak_references), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr}};
+
+PyType_Slot owner_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(owner_dealloc)},
+    {Py_tp_repr, reinterpret_cast<void*>(owner_repr)},
+    {Py_tp_members, owner_members},
+    {Py_tp_doc, const_cast<char*>("Owner of one memory mapping; the base of every exported array.")},
+    {0, nullptr}};
+
+// No Py_TPFLAGS_HAVE_GC: an owner holds no Python references, so it is never in a cycle.
+PyType_Spec owner_spec = {"mmap_array._core._Mapping", sizeof(owner_object), 0,
+                          Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, owner_slots};
+
+}  // namespace
 
 void bind_mapping_owner(nb::module_& m) {
-  // Weak references let a handle that was resized find the arrays still on its old mappings.
-  nb::class_<mapping_owner>(m, "_Mapping", nb::is_weak_referenceable(),
-                            "Owner of one memory mapping; the base of every exported array.")
-      .def("__repr__", [](const mapping_owner& owner) {
-        const mapped_file& f = owner.file;
-        return "<mmap_array._Mapping '" + f.path().string() + "' " + std::to_string(f.size()) +
-               " bytes at offset " + std::to_string(f.offset()) + ">";
-      });
+  nb::object type = nb::steal(PyType_FromSpec(&owner_spec));
+  if (!type.is_valid()) throw nb::python_error();
+  owner_type = reinterpret_cast<PyTypeObject*>(type.ptr());
+  m.attr("_Mapping") = type;  // the module's reference keeps the type alive
 }
 
 nb::object make_owner(mapped_file&& file) {
-  return nb::cast(mapping_owner{std::move(file)}, nb::rv_policy::move);
+  PyObject* self = owner_type->tp_alloc(owner_type, 0);  // zeroed; holds a type reference
+  if (self == nullptr) throw nb::python_error();
+  new (&reinterpret_cast<owner_object*>(self)->file) mapped_file(std::move(file));
+  return nb::steal(self);
 }
 
-bool owner_truncated(nb::handle owner) { return nb::inst_ptr<mapping_owner>(owner)->file.truncated(); }
+mapped_file& owned_file(nb::handle owner) noexcept {
+  return reinterpret_cast<owner_object*>(owner.ptr())->file;
+}
 
 }  // namespace mmap_array::python

@@ -16,17 +16,14 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 namespace {
 
-std::vector<npy_intp> to_intp(const std::vector<std::uint64_t>& shape) {
-  return {shape.begin(), shape.end()};
-}
-
 // A MemoryMappedArray over the data of `npy`.
 nb::object handle_of(mapped_npy&& npy, nb::object filename, const mode_argument& how,
-                     const char* mode_name, const std::filesystem::path& path) {
+                     const char* mode_name) {
+  const std::filesystem::path& path = npy.data.path();  // as given, for messages
   check_file_layout(npy.header.shape, npy.header.dtype.itemsize, path, "the header's shape");
   nb::object descr = numpy_descr(npy.header.dtype, path);
   array_layout layout =
-      make_layout(std::move(descr), to_intp(npy.header.shape),
+      make_layout(std::move(descr), npy.header.shape,
                   static_cast<npy_intp>(npy.header.dtype.itemsize), {},
                   npy.header.fortran_order, how.access != access_mode::read_only);
   array_handle handle = make_array_handle(std::move(npy.data), std::move(layout),
@@ -46,9 +43,9 @@ nb::object open_npy(nb::handle filename, std::string_view mode, std::uint64_t ma
   mapped_npy npy;
   {
     nb::gil_scoped_release unlocked;
-    npy = map_npy(path.path, how.access, npy_limits{max_header_size});
+    npy = map_npy(std::move(path.path), how.access, npy_limits{max_header_size});
   }
-  return handle_of(std::move(npy), std::move(path.absolute), how, how.name, path.path);
+  return handle_of(std::move(npy), std::move(path.absolute), how, how.name);
 }
 
 nb::object create_npy_file(nb::handle filename, nb::handle descr, nb::handle shape,
@@ -62,7 +59,7 @@ nb::object create_npy_file(nb::handle filename, nb::handle descr, nb::handle sha
     npy = create_npy(path.path, dtype, dims, fortran);
   }
   const mode_argument how = to_mode(mode_name);
-  return handle_of(std::move(npy), std::move(path.absolute), how, how.name, path.path);
+  return handle_of(std::move(npy), std::move(path.absolute), how, how.name);
 }
 
 nb::bytes npy_header_bytes(nb::handle descr, nb::handle shape, bool fortran) {

@@ -47,10 +47,11 @@ std::uint64_t region_length(const file_region& region, std::uint64_t file_size,
 }
 
 mapped_file mapping_access::map(int fd, const file_identity& identity,
-                                const std::filesystem::path& path, access_mode mode,
+                                std::filesystem::path given_path, access_mode mode,
                                 std::uint64_t offset, std::uint64_t length) {
   mapped_file file;
-  file.path_ = path;
+  file.path_ = std::move(given_path);
+  const std::filesystem::path& path = file.path_;
   file.mode_ = mode;
   file.offset_ = offset;
   file.identity_ = identity;

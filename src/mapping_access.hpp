@@ -13,8 +13,9 @@ namespace mmap_array::detail {
 
 struct mapping_access {
   /// Maps `length` bytes at `offset` of the file open as `fd`; `offset + length` must already
-  /// be checked against the file size. Throws os_error.
-  static mapped_file map(int fd, const file_identity& identity, const std::filesystem::path& path,
+  /// be checked against the file size. The mapping keeps `path` (moved in: copying a path
+  /// copies each of its components). Throws os_error.
+  static mapped_file map(int fd, const file_identity& identity, std::filesystem::path path,
                          access_mode mode, std::uint64_t offset, std::uint64_t length);
 
   /// Creates a file of `file_size` bytes that starts with `prefix` and is zero after it,

@@ -55,13 +55,12 @@ npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available
 
 }  // namespace detail
 
-mapped_npy map_npy(const std::filesystem::path& path, access_mode mode,
-                   const npy_limits& limits) {
+mapped_npy map_npy(std::filesystem::path path, access_mode mode, const npy_limits& limits) {
   detail::opened_file file = detail::open_regular_file(path, mode);
   npy_header header =
       detail::read_npy_header(file.fd.get(), 0, file.identity.size, path, limits, "file");
-  mapped_file data = detail::mapping_access::map(file.fd.get(), file.identity, path, mode,
-                                                 header.data_offset, header.data_size);
+  mapped_file data = detail::mapping_access::map(file.fd.get(), file.identity, std::move(path),
+                                                 mode, header.data_offset, header.data_size);
   return {std::move(header), std::move(data)};
 }
 

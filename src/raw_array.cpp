@@ -95,13 +95,13 @@ std::uint64_t item_count(std::span<const std::uint64_t> shape, const std::filesy
   return count_items(shape, path, "map");
 }
 
-mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
+mapped_file map_raw_array(std::filesystem::path path, access_mode mode,
                           const raw_array_spec& spec) {
   check_itemsize(spec, path, "map");
   detail::opened_file file = detail::open_regular_file(path, mode);
   const std::uint64_t bytes = array_bytes(spec, file.identity.size, path);
-  return detail::mapping_access::map(file.fd.get(), file.identity, path, mode, spec.offset,
-                                     bytes);
+  return detail::mapping_access::map(file.fd.get(), file.identity, std::move(path), mode,
+                                     spec.offset, bytes);
 }
 
 mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,

@@ -102,8 +102,9 @@ struct mapped_npy {
 };
 
 /// Reads and checks the header of the .npy file at `path` (header + data must fit in the
-/// file) and maps its data; throws os_error or format_error.
-MMAP_ARRAY_EXPORT mapped_npy map_npy(const std::filesystem::path& path, access_mode mode,
+/// file) and maps its data; throws os_error or format_error. The mapping keeps `path`: pass
+/// an rvalue to move it in.
+MMAP_ARRAY_EXPORT mapped_npy map_npy(std::filesystem::path path, access_mode mode,
                                      const npy_limits& limits = {});
 /// As `map_npy`, reporting failure through `ec`.
 MMAP_ARRAY_EXPORT mapped_npy map_npy(const std::filesystem::path& path, access_mode mode,

@@ -30,7 +30,8 @@ MMAP_ARRAY_EXPORT std::uint64_t item_count(std::span<const std::uint64_t> shape,
 
 /// Maps the raw array `spec` of the existing file at `path`; throws os_error or layout_error
 /// (offset past the end, size not a multiple of the item size, shape not fitting the file).
-MMAP_ARRAY_EXPORT mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,
+/// The mapping keeps `path`: pass an rvalue to move it in.
+MMAP_ARRAY_EXPORT mapped_file map_raw_array(std::filesystem::path path, access_mode mode,
                                             const raw_array_spec& spec);
 /// As `map_raw_array`, reporting failure through `ec`.
 MMAP_ARRAY_EXPORT mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,

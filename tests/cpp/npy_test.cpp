@@ -95,6 +95,7 @@ TEST_F(Npy, ReadsNumpysFloat64Matrix) {
   EXPECT_FALSE(m.header.fortran_order);
   EXPECT_EQ(m.header.data_offset, 128u);
   EXPECT_EQ(m.data.offset(), 128u);
+  EXPECT_EQ(m.data.path(), kSamples / "f8_2x3.npy");  // moved in from the temporary
   EXPECT_FALSE(m.data.writable());
   EXPECT_EQ(values_of<double>(m), std::vector<double>({0.0, 0.5, 1.0, 1.5, 2.0, 2.5}));
   // The data is 64-byte aligned in the file, so a typed view works in place.

@@ -81,6 +81,19 @@ TEST_F(RawArray, WithoutShapeMapsTheWholeFile) {
   EXPECT_EQ(view[2], -4.0);
 }
 
+TEST_F(RawArray, KeepsThePathItWasGivenCopiedOrMovedIn) {
+  const auto path = tmp / "data.bin";
+  write_file(path, pattern(16));
+  const std::filesystem::path relative = path.lexically_relative(std::filesystem::current_path());
+  for (const std::filesystem::path& given : {path, relative}) {
+    std::filesystem::path moved = given;
+    const mapped_file copied = map_raw_array(given, access_mode::read_only, spec(4));
+    const mapped_file taken = map_raw_array(std::move(moved), access_mode::read_only, spec(4));
+    EXPECT_EQ(copied.path(), given);
+    EXPECT_EQ(taken.path(), given);
+  }
+}
+
 TEST_F(RawArray, WithoutShapeStartsAtTheOffset) {
   const auto path = tmp / "data.bin";
   const std::string bytes = pattern(8 + 12);

@@ -69,7 +69,23 @@ def test_non_utf8_file_names_work_and_round_trip(tmp_path):
     assert "caf" in str(info.value)
 
 
-@pytest.mark.parametrize(("bad", "error"), [("", ValueError), ("a\0b", ValueError), (3, TypeError), (None, TypeError)])
+def test_filename_is_a_plain_str_equal_to_abspath_for_every_kind_of_str(tmp_path):
+    # An absolute ASCII str is taken as it is; a str subclass and a non-ASCII name are
+    # encoded and decoded, and must come back the same.
+    class Name(str):
+        pass
+
+    for given in (str(tmp_path / "plain.bin"), Name(tmp_path / "sub.bin"), str(tmp_path / "caf\u00e9.bin")):
+        np.zeros(1).tofile(given)
+        filename = mmap_array.MemoryMappedArray(given).filename
+        assert type(filename) is str
+        assert filename == os.path.abspath(given)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [("", ValueError), ("a\0b", ValueError), ("/tmp/a\0b", ValueError), (3, TypeError), (None, TypeError)],
+)
 def test_bad_paths_raise_before_touching_the_file_system(bad, error):
     with pytest.raises(error):
         mmap_array.MemoryMappedArray(bad)

@@ -118,3 +118,12 @@ def test_with_on_a_closed_handle_raises(path):
 def test_the_arrays_base_has_a_repr(path):
     base = mmap_array.MemoryMappedArray(path).get_array().base
     assert repr(base) == f"<mmap_array._Mapping '{path}' 64 bytes at offset 0>"
+
+
+def test_the_arrays_base_cannot_be_made_or_subclassed_from_python(path):
+    # Only the library makes owners: one made from Python would own no mapping.
+    owner_type = type(mmap_array.MemoryMappedArray(path).get_array().base)
+    with pytest.raises(TypeError):
+        owner_type()
+    with pytest.raises(TypeError):
+        type("Sub", (owner_type,), {})
