@@ -48,11 +48,16 @@ Examples
 
 inline constexpr const char* prefetch = R"doc(Start reading the array (or rows ``start:stop``) into memory, and return at once.
 
-The kernel is asked to read the pages (``MADV_WILLNEED``, in steps small
-enough that no request is capped). Up to 32 MiB are queued before this
-returns; a larger range is queued by a background thread, which keeps the
-mapping alive until it is done and stops early if the interpreter exits.
-Use :meth:`residency` to watch progress, or :meth:`populate` to wait.
+Up to 2 MiB: the kernel is asked to read the pages (``MADV_WILLNEED``),
+queued before this returns. A larger range is read by a background thread,
+from start to end, as :meth:`populate` with one thread would: in large reads
+and, where the filesystem has them, huge pages, mapping the pages as it goes,
+so a pass over the array right after this (or while it runs) takes no page
+faults for the pages it has reached, whether they came from the disk or were
+cached already. The thread keeps the mapping alive until it is done and stops
+early if the interpreter exits. Errors end it quietly: it is a hint, and the
+array reports them itself when the pages are read. Use :meth:`residency` to
+watch progress, or :meth:`populate` to wait.
 
 Parameters
 ----------
@@ -64,7 +69,7 @@ Raises
 ValueError
     ``start``/``stop`` out of range, or a closed handle.
 OSError
-    The kernel refused (reported by the thread for large ranges).
+    The kernel refused to queue the reads of a small range.
 FileTruncatedError
     The file shrank under the mapping.
 

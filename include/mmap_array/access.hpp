@@ -64,7 +64,10 @@ MMAP_ARRAY_EXPORT void advise(const mapped_file& file, access_advice advice, map
 
 /// Starts reading `range` into the page cache (MADV_WILLNEED, in steps the kernel does not cap)
 /// and returns once the reads are queued, before they complete; queuing waits while the
-/// device's queue is full. Throws os_error, layout_error or state_error.
+/// device's queue is full. Throws os_error, layout_error or state_error. WILLNEED reads in
+/// 4 KiB folios and maps nothing: before a pass over a large range, `populate` on a thread of
+/// its own, running ahead of the pass, reads faster and spares the pass its page faults (the
+/// Python package's prefetch does that above 2 MiB).
 MMAP_ARRAY_EXPORT void prefetch(const mapped_file& file, mapping_range range = {});
 /// As `prefetch`, reporting failure through `ec`.
 MMAP_ARRAY_EXPORT void prefetch(const mapped_file& file, mapping_range range,

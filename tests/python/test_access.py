@@ -13,6 +13,7 @@ import errno
 import io
 import mmap
 import os
+import resource
 import shutil
 import tempfile
 import threading
@@ -320,7 +321,7 @@ def test_populate_runs_without_the_gil(disk):
 # --- prefetch ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [4 << 20, 48 << 20], ids=["inline", "background"])
+@pytest.mark.parametrize("size", [1 << 20, 48 << 20], ids=["inline", "background"])
 def test_prefetch_returns_and_the_pages_arrive(disk, size):
     path = cold_file(disk, size)
     mm = mmap_array.MemoryMappedArray(path, dtype=np.uint8)
@@ -328,12 +329,73 @@ def test_prefetch_returns_and_the_pages_arrive(disk, size):
     assert wait_for(lambda: mm.residency() == 1.0), mm.residency()
 
 
+def _wait_for_prefetch_threads() -> None:
+    assert wait_for(lambda: not any(t.name == "mmap_array prefetch" for t in threading.enumerate()))
+
+
+def _main_thread_faults_during(run) -> int:
+    """Page faults this thread takes while ``run()`` runs (the prefetch thread's are not counted)."""
+    before = resource.getrusage(resource.RUSAGE_THREAD)
+    run()
+    after = resource.getrusage(resource.RUSAGE_THREAD)
+    return (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt)
+
+
+@pytest.mark.parametrize("cache", ["cold", "warm"])
+def test_a_background_prefetch_maps_the_pages_so_the_pass_takes_no_faults(disk, cache):
+    # A prefetch that only queued reads (MADV_WILLNEED) would leave every page unmapped: the
+    # pass would fault at least once per 2 MiB, as the control pass does.
+    path = cold_file(disk, 48 << 20)
+    if cache == "warm":
+        with open(path, "rb") as f:
+            while f.read(64 << 10):  # small reads: the cache in small folios
+                pass
+    total = int(np.fromfile(path, dtype=np.uint64).sum(dtype=np.uint64))
+    if cache == "cold":
+        evict(path)
+
+    control = mmap_array.MemoryMappedArray(path, dtype=np.uint64)
+    control_array = control.get_array()
+    assert _main_thread_faults_during(lambda: control_array.sum(dtype=np.uint64)) >= 24
+    del control_array
+    control.close()
+    if cache == "cold":
+        evict(path)
+
+    mm = mmap_array.MemoryMappedArray(path, dtype=np.uint64)
+    mm.prefetch()
+    _wait_for_prefetch_threads()
+    array = mm.get_array()
+    sums = []
+    faults = _main_thread_faults_during(lambda: sums.append(int(array.sum(dtype=np.uint64))))
+    assert sums == [total]
+    assert faults <= 4, faults
+
+
+def test_a_background_prefetch_that_finds_the_file_shrunk_ends_quietly(disk):
+    path = cold_file(disk, 48 << 20)
+    mm = mmap_array.MemoryMappedArray(path, dtype=np.uint8)
+    os.truncate(path, 8 << 20)
+    raised = []
+    previous_hook = threading.excepthook
+    threading.excepthook = raised.append
+    try:
+        mm.prefetch()
+        _wait_for_prefetch_threads()
+    finally:
+        threading.excepthook = previous_hook
+    assert raised == []
+    # The thread found pages gone, so the mapping is known to be truncated, as after a fault.
+    with pytest.raises(mmap_array.FileTruncatedError, match="shrank"):
+        mm.populate()
+
+
 def test_prefetch_in_the_background_keeps_the_mapping_alive(disk):
     path = cold_file(disk, 96 << 20)
     mm = mmap_array.MemoryMappedArray(path, dtype=np.uint8)
     mm.prefetch()
     mm.close()  # the thread holds the mapping until it is done
-    assert wait_for(lambda: not any(t.name == "mmap_array prefetch" for t in threading.enumerate()))
+    _wait_for_prefetch_threads()
     assert wait_for(lambda: page_cache_fraction(path) == 1.0)
 
 

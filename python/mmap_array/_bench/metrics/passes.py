@@ -112,6 +112,9 @@ def _warm_pass(ctx: Context, *, populated: bool) -> MetricResult:
     contestants = [
         Contestant("ours", "mmap_array.MemoryMappedArray(path).get_array(), sum", OURS,
                    timed(lambda: _sum(MemoryMappedArray(path).get_array()), check)),
+        Contestant("ours, prefetch", "mm = MemoryMappedArray(path); mm.prefetch(); sum", OURS,
+                   timed(lambda: _prefetched_sum(path), check),
+                   note="for reference: a background thread maps the pages ahead of the sum"),
         Contestant("in-RAM array", "the same sum over the values already in memory (np.ndarray)", ANCHOR,
                    timed(lambda: _sum(values), check)),
         *_open_and_sum_contestants(path, values.size, check),
