@@ -11,9 +11,11 @@
 #include <optional>
 #include <vector>
 
+#include "arguments.hpp"
 #include "array_export.hpp"
 #include "mmap_array/mapped_file.hpp"
 #include "mmap_array/npy.hpp"
+#include "mmap_array/raw_array.hpp"
 
 namespace mmap_array::python {
 
@@ -48,6 +50,26 @@ struct array_handle {
 array_handle make_array_handle(mapped_file&& file, array_layout&& layout,
                                nanobind::object filename, const char* mode, const char* format,
                                std::uint64_t offset);
+
+/// The arguments that describe a raw array (dtype, shape, offset, order), converted and
+/// checked before anything is opened or created.
+struct raw_request {
+  dtype_argument type;
+  raw_array_spec spec;
+  bool fortran = false;
+};
+
+/// Converts and checks a raw array's arguments; `create` (mode "w+") requires a shape. Raises
+/// ValueError or TypeError, prefixed by `context`.
+raw_request to_raw_request(nanobind::handle dtype, nanobind::handle shape,
+                           nanobind::handle offset, nanobind::handle order,
+                           const error_context& context, bool create);
+
+/// The handle of `file`, mapped as `request` says (without a shape, a vector of as many
+/// whole items as the file holds: checked here); `operation` ("map", "create") for messages.
+array_handle raw_array_handle(mapped_file&& file, raw_request&& request,
+                              nanobind::object filename, const char* mode, access_mode access,
+                              std::string_view operation);
 
 /// `self`, if it is open and its file did not shrink; otherwise raises ValueError (closed) or
 /// FileTruncatedError, naming `operation` and the file.

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "file_posix.hpp"
+#include "npy_header.hpp"
 #include "mmap_array/format.hpp"
 
 namespace mmap_array {
@@ -33,7 +34,7 @@ file_format detect_format(const std::filesystem::path& path) {
   const std::span<std::byte> bytes(head.data(), length);
   detail::read_exact(file.fd.get(), 0, bytes, path);
 
-  if (starts_with(bytes, std::string_view("\x93NUMPY", 6))) return file_format::npy;
+  if (detail::has_npy_magic(bytes)) return file_format::npy;
   if (starts_with(bytes, "PK\x03\x04") || starts_with(bytes, "PK\x05\x06")) return file_format::npz;
   if (length == head.size() && head[8] == std::byte{'{'}) {
     std::uint64_t n = 0;

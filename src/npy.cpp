@@ -10,18 +10,31 @@
 #include "mmap_array/npy.hpp"
 #include "npy_header.hpp"
 #include "npy_read.hpp"
+#include "raw_map.hpp"
 
 namespace mmap_array {
 namespace detail {
 
-npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
-                           const std::filesystem::path& path, const npy_limits& limits,
-                           std::string_view container) {
+std::vector<std::byte> read_npy_head(int fd, std::uint64_t offset, std::uint64_t available,
+                                     const std::filesystem::path& path) {
   // One read takes the preamble and, nearly always, the whole header: np.save pads headers to
   // 64 bytes and rarely needs more than a few hundred. Larger ones take a second read.
   constexpr std::uint64_t kFirstRead = 4096;
   std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(available, kFirstRead)));
   read_exact(fd, offset, bytes, path);
+  return bytes;
+}
+
+npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
+                           const std::filesystem::path& path, const npy_limits& limits,
+                           std::string_view container) {
+  return finish_npy_header(read_npy_head(fd, offset, available, path), fd, offset, available,
+                           path, limits, container);
+}
+
+npy_header finish_npy_header(std::vector<std::byte> bytes, int fd, std::uint64_t offset,
+                             std::uint64_t available, const std::filesystem::path& path,
+                             const npy_limits& limits, std::string_view container) {
   // A stream shorter than the preamble is still judged by its magic: a 3-byte text file is
   // not an .npy file, while the first 3 bytes of one are a truncated .npy file.
   const std::size_t present = std::min(bytes.size(), npy_preamble_size);
@@ -67,6 +80,30 @@ mapped_npy map_npy(std::filesystem::path path, access_mode mode, const npy_limit
 mapped_npy map_npy(const std::filesystem::path& path, access_mode mode, const npy_limits& limits,
                    std::error_code& ec) noexcept {
   return detail::capture_error(ec, [&] { return map_npy(path, mode, limits); });
+}
+
+mapped_npy_or_raw map_npy_or_raw(std::filesystem::path path, access_mode mode,
+                                 const raw_array_spec& raw, const npy_limits& limits) {
+  detail::check_raw_spec(raw, path);
+  const detail::opened_file file = detail::open_regular_file(path, mode);
+  std::vector<std::byte> head = detail::read_npy_head(file.fd.get(), 0, file.identity.size, path);
+  mapped_npy_or_raw result;
+  if (!detail::has_npy_magic(head)) {
+    result.data = detail::map_opened_raw_array(file, std::move(path), mode, raw);
+    return result;
+  }
+  result.header = detail::finish_npy_header(std::move(head), file.fd.get(), 0,
+                                            file.identity.size, path, limits, "file");
+  result.data = detail::mapping_access::map(file.fd.get(), file.identity, std::move(path), mode,
+                                            result.header->data_offset,
+                                            result.header->data_size);
+  return result;
+}
+
+mapped_npy_or_raw map_npy_or_raw(const std::filesystem::path& path, access_mode mode,
+                                 const raw_array_spec& raw, const npy_limits& limits,
+                                 std::error_code& ec) noexcept {
+  return detail::capture_error(ec, [&] { return map_npy_or_raw(path, mode, raw, limits); });
 }
 
 mapped_npy create_npy(const std::filesystem::path& path, const npy_dtype& dtype,

@@ -177,6 +177,10 @@ std::optional<std::string> format_npy_header_in(const npy_header& header,
   return prefix;
 }
 
+bool has_npy_magic(std::span<const std::byte> bytes) noexcept {
+  return as_text(bytes).starts_with(kMagic);
+}
+
 npy_preamble parse_npy_preamble(std::span<const std::byte> bytes,
                                 const std::filesystem::path& path, const npy_limits& limits) {
   const std::string_view text = as_text(bytes);

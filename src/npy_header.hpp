@@ -30,6 +30,10 @@ struct npy_preamble {
 npy_preamble parse_npy_preamble(std::span<const std::byte> bytes,
                                 const std::filesystem::path& path, const npy_limits& limits);
 
+/// True if `bytes` start with the whole .npy magic, "\x93NUMPY": how a file is told to be
+/// .npy (a shorter prefix of it is not, as with detect_format).
+bool has_npy_magic(std::span<const std::byte> bytes) noexcept;
+
 /// What format_npy_header builds: the bytes before the data, and the header they hold.
 struct npy_layout {
   std::string prefix;  ///< magic, version, length and header text

@@ -2,9 +2,11 @@
 // the whole file) and map_npz (it is a stored member of an archive).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string_view>
+#include <vector>
 
 #include "mmap_array/npy.hpp"
 
@@ -18,5 +20,15 @@ namespace mmap_array::detail {
 npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
                            const std::filesystem::path& path, const npy_limits& limits,
                            std::string_view container);
+
+/// The first bytes of the .npy stream of `available` bytes at `offset` of the file open as
+/// `fd`, in one read: the preamble and, nearly always, the whole header. Throws os_error.
+std::vector<std::byte> read_npy_head(int fd, std::uint64_t offset, std::uint64_t available,
+                                     const std::filesystem::path& path);
+
+/// read_npy_header from the bytes read_npy_head returned: reads the rest of a long header.
+npy_header finish_npy_header(std::vector<std::byte> head, int fd, std::uint64_t offset,
+                             std::uint64_t available, const std::filesystem::path& path,
+                             const npy_limits& limits, std::string_view container);
 
 }  // namespace mmap_array::detail

@@ -7,6 +7,7 @@
 #include "checked_math.hpp"
 #include "file_posix.hpp"
 #include "mapping_access.hpp"
+#include "raw_map.hpp"
 
 namespace mmap_array {
 namespace {
@@ -95,13 +96,26 @@ std::uint64_t item_count(std::span<const std::uint64_t> shape, const std::filesy
   return count_items(shape, path, "map");
 }
 
+namespace detail {
+
+void check_raw_spec(const raw_array_spec& spec, const std::filesystem::path& path) {
+  check_itemsize(spec, path, "map");
+}
+
+mapped_file map_opened_raw_array(const opened_file& file, std::filesystem::path path,
+                                 access_mode mode, const raw_array_spec& spec) {
+  const std::uint64_t bytes = array_bytes(spec, file.identity.size, path);
+  return mapping_access::map(file.fd.get(), file.identity, std::move(path), mode, spec.offset,
+                             bytes);
+}
+
+}  // namespace detail
+
 mapped_file map_raw_array(std::filesystem::path path, access_mode mode,
                           const raw_array_spec& spec) {
-  check_itemsize(spec, path, "map");
-  detail::opened_file file = detail::open_regular_file(path, mode);
-  const std::uint64_t bytes = array_bytes(spec, file.identity.size, path);
-  return detail::mapping_access::map(file.fd.get(), file.identity, std::move(path), mode,
-                                     spec.offset, bytes);
+  detail::check_raw_spec(spec, path);
+  const detail::opened_file file = detail::open_regular_file(path, mode);
+  return detail::map_opened_raw_array(file, std::move(path), mode, spec);
 }
 
 mapped_file map_raw_array(const std::filesystem::path& path, access_mode mode,

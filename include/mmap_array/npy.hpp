@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@
 
 #include "mmap_array/export.hpp"
 #include "mmap_array/mapped_file.hpp"
+#include "mmap_array/raw_array.hpp"
 
 namespace mmap_array {
 
@@ -109,6 +111,27 @@ MMAP_ARRAY_EXPORT mapped_npy map_npy(std::filesystem::path path, access_mode mod
 /// As `map_npy`, reporting failure through `ec`.
 MMAP_ARRAY_EXPORT mapped_npy map_npy(const std::filesystem::path& path, access_mode mode,
                                      const npy_limits& limits, std::error_code& ec) noexcept;
+
+/// A file that `map_npy_or_raw` found to be .npy (header set) or raw (header empty).
+struct mapped_npy_or_raw {
+  std::optional<npy_header> header;  ///< the parsed header of an .npy file; empty for raw
+  mapped_file data;                  ///< the .npy file's array bytes, or the raw array's range
+};
+
+/// Opens the file at `path` once and tells its format by its first bytes: if it starts with
+/// the whole .npy magic ("\x93NUMPY") its header is read, checked and its data mapped as by
+/// map_npy; otherwise it is mapped as the raw array `raw` as by map_raw_array. One open and
+/// one read, where trying map_npy and then map_raw_array on a raw file takes two opens and a
+/// format_error. Throws os_error, format_error (a malformed .npy file) or layout_error (a raw
+/// file that does not fit `raw`). The mapping keeps `path`: pass an rvalue to move it in.
+MMAP_ARRAY_EXPORT mapped_npy_or_raw map_npy_or_raw(std::filesystem::path path, access_mode mode,
+                                                   const raw_array_spec& raw,
+                                                   const npy_limits& limits = {});
+/// As `map_npy_or_raw`, reporting failure through `ec`.
+MMAP_ARRAY_EXPORT mapped_npy_or_raw map_npy_or_raw(const std::filesystem::path& path,
+                                                   access_mode mode, const raw_array_spec& raw,
+                                                   const npy_limits& limits,
+                                                   std::error_code& ec) noexcept;
 
 /// Creates a new .npy file for an array of `dtype` and `shape`, zero-filled and
 /// preallocated, atomically replacing `path`, and maps its data read-write; throws os_error

@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 
 from ._core import (
-    FormatError,
     MappedArrays,
     MemoryMappedArray,
     _create_npy,
     _create_raw,
-    _detect_format,
     _npy_header,
     _open_npy,
+    _open_npy_or_raw,
     _open_npz,
 )
 from ._writers import _write_atomically
@@ -107,24 +106,13 @@ def open(
         return _open_raw(path, mode, dtype, shape, offset, order)
     if format == "npy":
         _refuse_layout_for_npy(path, dtype, shape, offset, order)
-    try:
-        handle = _open_npy(path, mode, max_header_size)
-    except FormatError as error:
-        if format == "auto" and _not_npy(error, path):
-            return _open_raw(path, mode, dtype, shape, offset, order)
-        raise
-    _refuse_layout_for_npy(path, dtype, shape, offset, order)
+        return _open_npy(path, mode, max_header_size)
+    # One open tells them apart: .npy if the file starts with the whole magic (as
+    # _detect_format says), raw otherwise.
+    handle = _open_npy_or_raw(path, mode, dtype, shape, offset, order or "C", max_header_size)
+    if handle.format == "npy":
+        _refuse_layout_for_npy(path, dtype, shape, offset, order)
     return handle
-
-
-def _not_npy(error: FormatError, path: PathLike) -> bool:
-    """True if the file the .npy reader refused is not recognised as .npy at all.
-
-    The reader calls a file that is a prefix of the magic (the empty file too) a truncated
-    .npy file; recognition, as in ``_detect_format`` (the CLI, ``info``), needs the whole
-    6-byte magic, so such a short file is raw.
-    """
-    return error.reason == "bad_magic" or (error.reason == "truncated" and _detect_format(path) != "npy")
 
 
 def _open_raw(path: PathLike, mode: str, dtype: Any, shape: Any, offset: int, order: str | None) -> MemoryMappedArray:

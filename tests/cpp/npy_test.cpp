@@ -22,7 +22,11 @@ using mmap_array::access_mode;
 using mmap_array::create_npy;
 using mmap_array::format_errc;
 using mmap_array::format_error;
+using mmap_array::layout_error;
 using mmap_array::map_npy;
+using mmap_array::map_npy_or_raw;
+using mmap_array::mapped_npy_or_raw;
+using mmap_array::raw_array_spec;
 using mmap_array::mapped_npy;
 using mmap_array::npy_dtype;
 using mmap_array::npy_limits;
@@ -453,3 +457,70 @@ TEST_F(Npy, FullDiskLeavesTheOldFileAndNoTemporary) {
 }
 
 }  // namespace
+
+// ---- map_npy_or_raw: one open tells .npy from raw ----
+
+TEST_F(Npy, NpyOrRawMapsAnNpyFileAsMapNpyDoesWithOneOpenAndOneRead) {
+  const std::filesystem::path path = tmp / "a.npy";
+  write_file(path, aligned_f8_header(3) + std::string(24, '\x01'));
+  const raw_array_spec ignored{8, 0, shape_t{5}};  // would not fit: an .npy file ignores it
+  counting_seam seam;
+  const mapped_npy_or_raw m = map_npy_or_raw(path, access_mode::read_only, ignored);
+  EXPECT_EQ(seam.counts().open, 1);
+  EXPECT_EQ(seam.counts().pread, 1);
+  ASSERT_TRUE(m.header.has_value());
+  EXPECT_EQ(m.header->shape, shape_t{3});
+  EXPECT_EQ(m.data.offset(), m.header->data_offset);
+  EXPECT_EQ(m.data.size(), 24u);
+  EXPECT_EQ(m.data.path(), path);
+}
+
+TEST_F(Npy, NpyOrRawMapsAnyOtherFileAsTheRawArrayWithOneOpen) {
+  const std::filesystem::path path = tmp / "a.bin";
+  write_file(path, std::string(4, 'h') + std::string(16, '\x02'));
+  counting_seam seam;
+  const mapped_npy_or_raw m =
+      map_npy_or_raw(path, access_mode::read_only, raw_array_spec{8, 4, shape_t{2}});
+  EXPECT_EQ(seam.counts().open, 1);
+  EXPECT_EQ(seam.counts().pread, 1);
+  EXPECT_FALSE(m.header.has_value());
+  EXPECT_EQ(m.data.offset(), 4u);
+  EXPECT_EQ(m.data.size(), 16u);
+  EXPECT_EQ(as_text({m.data.data(), m.data.size()}), std::string(16, '\x02'));
+}
+
+TEST_F(Npy, NpyOrRawNeedsTheWholeMagicToCallAFileNpy) {
+  // As detect_format: the first bytes of the magic alone are a raw file, the empty file too;
+  // the whole magic with a broken preamble is a broken .npy file.
+  for (const std::string& bytes : {std::string("\x93NU"), std::string()}) {
+    const std::filesystem::path path = tmp / "short.bin";
+    write_file(path, bytes);
+    const mapped_npy_or_raw m = map_npy_or_raw(path, access_mode::read_only, raw_array_spec{});
+    EXPECT_FALSE(m.header.has_value());
+    EXPECT_EQ(m.data.size(), bytes.size());
+  }
+  const std::filesystem::path path = tmp / "broken.npy";
+  write_file(path, std::string("\x93NUMPY\x01", 7));
+  const auto e = thrown<format_error>(
+      [&] { map_npy_or_raw(path, access_mode::read_only, raw_array_spec{}); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), format_errc::truncated);
+  EXPECT_TRUE(contains(e->what(), path.string()));
+}
+
+TEST_F(Npy, NpyOrRawReportsARawFileThatDoesNotFitAndABadSpecBeforeOpening) {
+  const std::filesystem::path path = tmp / "a.bin";
+  write_file(path, std::string(10, 'x'));
+  const auto misfit = thrown<layout_error>(
+      [&] { map_npy_or_raw(path, access_mode::read_only, raw_array_spec{4, 0, {}}); });
+  ASSERT_TRUE(misfit);
+  EXPECT_EQ(misfit->code(), mmap_array::errc::size_not_multiple);
+
+  counting_seam seam;
+  std::error_code ec;
+  const mapped_npy_or_raw m =
+      map_npy_or_raw(path, access_mode::read_only, raw_array_spec{0, 0, {}}, {}, ec);
+  EXPECT_EQ(ec, mmap_array::errc::invalid_itemsize);
+  EXPECT_FALSE(m.data.is_open());
+  EXPECT_EQ(seam.counts().open, 0);
+}

@@ -186,6 +186,7 @@ struct call_counts {
   int munmap = 0;
   int msync = 0;
   int fsync = 0;
+  int pread = 0;
 };
 
 inline call_counts g_calls;
@@ -223,6 +224,10 @@ class counting_seam : public seam_guard {
     table().fsync = [](int fd) {
       ++g_calls.fsync;
       return g_inner.fsync(fd);
+    };
+    table().pread = [](int fd, void* buffer, std::size_t count, off_t offset) {
+      ++g_calls.pread;
+      return g_inner.pread(fd, buffer, count, offset);
     };
   }
 

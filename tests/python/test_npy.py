@@ -182,12 +182,30 @@ def test_open_w_plus_creates_npy_by_name(tmp_path):
     assert raw.format == "raw" and (tmp_path / "new.bin").stat().st_size == 16
 
 
-def test_open_auto_needs_dtype_for_raw_files(tmp_path):
+def test_open_auto_needs_dtype_for_raw_files(tmp_path, monkeypatch):
     (tmp_path / "a.bin").write_bytes(np.arange(4.0).tobytes())
-    with pytest.raises(ValueError, match="raw file .* needs dtype"):
-        mmap_array.open(tmp_path / "a.bin")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as info:
+        mmap_array.open("a.bin")
+    assert str(info.value) == "'a.bin' is mapped as a raw file (it has no .npy header), which needs dtype, e.g. dtype='float64'"
     mm = mmap_array.open(tmp_path / "a.bin", dtype="f8")
     assert mm.format == "raw" and mm.get_array().tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert mm.filename == str(tmp_path / "a.bin") and mm.mode == "r"
+
+
+def test_open_auto_checks_a_raw_files_layout_as_memory_mapped_array_does(tmp_path):
+    path = tmp_path / "a.bin"
+    path.write_bytes(bytes(40))
+    for kwargs in ({"dtype": "f8", "shape": 4}, {"dtype": "f8", "offset": 48}, {"dtype": "f8", "offset": 1}):
+        with pytest.raises(ValueError) as auto:
+            mmap_array.open(path, **kwargs)
+        with pytest.raises(ValueError) as direct:
+            mmap_array.MemoryMappedArray(path, **kwargs)
+        assert str(auto.value) == str(direct.value) and str(path) in str(auto.value)
+    mm = mmap_array.open(path, "r+", dtype="i4", shape=(2, 4), offset=8, order="F")
+    assert mm.shape == (2, 4) and mm.mode == "r+" and mm.get_array().flags.f_contiguous
+    mm.get_array()[1, 3] = 7
+    assert np.fromfile(path, "<i4")[2 + 7] == 7
 
 
 @pytest.mark.parametrize("content", [b"", b"\x93", b"\x93NUMP"], ids=["empty", "1-byte", "5-bytes"])
