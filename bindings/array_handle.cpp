@@ -16,12 +16,6 @@ namespace nb = nanobind;
 namespace mmap_array::python {
 namespace {
 
-// Bytes of one element of the dtype's base (of a subarray dtype's elements, not its items).
-std::uint64_t element_bytes_of(const dtype_argument& type) {
-  return static_cast<std::uint64_t>(
-      PyDataType_ELSIZE(reinterpret_cast<PyArray_Descr*>(type.descr.ptr())));
-}
-
 // Opens (or, for "w+", creates) a raw array; `mode_name` overrides what the handle reports.
 array_handle open_raw(nb::handle filename, nb::handle dtype, nb::handle mode,
                       const char* mode_name, nb::handle shape, nb::handle offset,
@@ -142,44 +136,6 @@ PyType_Slot handle_slots[] = {{Py_bf_getbuffer, reinterpret_cast<void*>(get_buff
                               {0, nullptr}};
 
 }  // namespace
-
-raw_request to_raw_request(nb::handle dtype, nb::handle shape, nb::handle offset,
-                           nb::handle order, const error_context& context, bool create) {
-  raw_request request;
-  request.fortran = to_fortran_order(order, context);
-  request.type = to_dtype(dtype, context);
-  request.spec = {request.type.itemsize, to_offset(offset, context), to_shape(shape, context)};
-  if (create && !request.spec.shape) {
-    raise_error(PyExc_ValueError, context, "mode 'w+' creates a new file and needs a shape, e.g. shape=(1000,)");
-  }
-  // Refused before anything is mapped or created: w+ must not replace a file for nothing.
-  if (request.spec.shape) {
-    check_numpy_layout(*request.spec.shape, element_bytes_of(request.type), context,
-                       request.type.subarray_shape);
-  }
-  return request;
-}
-
-array_handle raw_array_handle(mapped_file&& file, raw_request&& request, nb::object filename,
-                              const char* mode, access_mode access, std::string_view operation) {
-  dtype_argument& type = request.type;
-  const raw_array_spec& spec = request.spec;
-  // Without a shape, the file holds a vector of as many whole items as fit.
-  const std::uint64_t items = file.size() / type.itemsize;
-  const std::span<const std::uint64_t> outer =
-      spec.shape ? std::span<const std::uint64_t>(*spec.shape) : std::span(&items, 1);
-  if (!spec.shape) {
-    check_numpy_layout(outer, element_bytes_of(type), error_context::of(operation, file.path()),
-                       type.subarray_shape);
-  }
-  array_layout layout = make_layout(std::move(type.descr), outer,
-                                    static_cast<npy_intp>(type.itemsize), type.subarray_shape,
-                                    request.fortran, access != access_mode::read_only);
-  array_handle handle = make_array_handle(std::move(file), std::move(layout),
-                                          std::move(filename), mode, "raw", spec.offset);
-  handle.subarray_ndim = static_cast<std::uint8_t>(type.subarray_shape.size());
-  return handle;
-}
 
 // A closed handle is refused; so is one whose file shrank under it, every time.
 const array_handle& require_open(const array_handle& self, std::string_view operation) {

@@ -84,8 +84,9 @@ nb::object open_npy_or_raw(nb::handle filename, std::string_view mode, nb::handl
         PyUnicode_DecodeFSDefaultAndSize(given.data(), static_cast<Py_ssize_t>(given.size())));
     if (!text.is_valid()) throw nb::python_error();
     raise_error(PyExc_ValueError, {},
-                nb::cast<std::string>(nb::repr(text)) + " is mapped as a raw file (it has no .npy header), which needs dtype, "
-                       "e.g. dtype='float64'");
+                nb::cast<std::string>(nb::repr(text)) +
+                    " is mapped as a raw file (it has no .npy header), which needs dtype, "
+                    "e.g. dtype='float64'");
   }
   return wrap_array_handle(raw_array_handle(std::move(mapped.data), std::move(*request),
                                             std::move(path.absolute), how.name, how.access,

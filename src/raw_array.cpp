@@ -102,7 +102,7 @@ void check_raw_spec(const raw_array_spec& spec, const std::filesystem::path& pat
   check_itemsize(spec, path, "map");
 }
 
-mapped_file map_opened_raw_array(const opened_file& file, std::filesystem::path path,
+mapped_file map_opened_raw_array(const opened_file& file, std::filesystem::path&& path,
                                  access_mode mode, const raw_array_spec& spec) {
   const std::uint64_t bytes = array_bytes(spec, file.identity.size, path);
   return mapping_access::map(file.fd.get(), file.identity, std::move(path), mode, spec.offset,

@@ -14,8 +14,9 @@ namespace mmap_array::detail {
 void check_raw_spec(const raw_array_spec& spec, const std::filesystem::path& path);
 
 /// Maps the raw array `spec` of the regular file open as `file` (opened for `mode`); the
-/// mapping keeps `path`. Throws os_error or layout_error as map_raw_array.
-mapped_file map_opened_raw_array(const opened_file& file, std::filesystem::path path,
+/// mapping takes `path` over (moved: no copy of its components). Throws os_error or
+/// layout_error as map_raw_array does.
+mapped_file map_opened_raw_array(const opened_file& file, std::filesystem::path&& path,
                                  access_mode mode, const raw_array_spec& spec);
 
 }  // namespace mmap_array::detail

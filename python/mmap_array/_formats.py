@@ -110,7 +110,8 @@ def open(
     # One open tells them apart: .npy if the file starts with the whole magic (as
     # _detect_format says), raw otherwise.
     handle = _open_npy_or_raw(path, mode, dtype, shape, offset, order or "C", max_header_size)
-    if handle.format == "npy":
+    # Layout arguments are for raw files; the usual .npy open passes none and checks nothing.
+    if (dtype is not None or shape is not None or order is not None or offset != 0) and handle.format == "npy":
         _refuse_layout_for_npy(path, dtype, shape, offset, order)
     return handle
 
