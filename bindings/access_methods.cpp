@@ -479,9 +479,14 @@ nb::object handle_take(const array_handle& self, nb::handle indices, nb::handle 
   auto* t = reinterpret_cast<PyArrayObject*>(target.ptr());
   const std::span<std::byte> destination(static_cast<std::byte*>(PyArray_DATA(t)),
                                          static_cast<std::size_t>(PyArray_NBYTES(t)));
-  without_gil([&] {
-    take_rows(file, layout, index.values, destination, take_options{threads});
-  });
+  // Rows are read through the absolute name resolved at open, which a later chdir leaves
+  // valid; the mapping's own path is the one given, perhaps relative.
+  nb::object encoded = nb::steal(PyUnicode_EncodeFSDefault(self.filename.ptr()));
+  if (!encoded.is_valid()) throw nb::python_error();
+  const std::string_view name(PyBytes_AS_STRING(encoded.ptr()),
+                              static_cast<std::size_t>(PyBytes_GET_SIZE(encoded.ptr())));
+  const take_options options{threads, std::filesystem::path(name)};
+  without_gil([&] { take_rows(file, layout, index.values, destination, options); });
   if (!out.is_none()) {
     if (!target.is(out) &&
         PyArray_CopyInto(reinterpret_cast<PyArrayObject*>(out.ptr()), t) != 0) {

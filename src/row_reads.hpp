@@ -34,7 +34,9 @@ inline constexpr std::size_t kMinReadRowBytes = 2048;
 /// batch needs it; safe to share between threads.
 class row_reads {
  public:
-  explicit row_reads(const mapped_file& file) noexcept : file_(&file) {}
+  /// Reads `file` through `reopen_path` (empty: the mapping's path); both must outlive this.
+  row_reads(const mapped_file& file, const std::filesystem::path& reopen_path) noexcept
+      : file_(&file), path_(reopen_path.empty() ? &file.path() : &reopen_path) {}
 
   /// Faults in the page holding `byte` (as copying it would) and tells whether that mapped
   /// only the small window around it: true when a page of the same 2 MiB region half a
@@ -56,6 +58,7 @@ class row_reads {
   void open_file() noexcept;
 
   const mapped_file* file_;
+  const std::filesystem::path* path_;  // the file's, or the one take_options gave
   std::once_flag pagemap_opened_;
   std::once_flag file_opened_;
   unique_fd pagemap_;

@@ -66,7 +66,7 @@ void row_reads::open_file() noexcept {
   // O_PATH opens whatever the path names now without opening it for I/O: a FIFO or a
   // device put there since is not opened (which would wake its writer, or the device).
   const unique_fd handle(retry_on_eintr(
-      [&] { return syscalls().open(file_->path().c_str(), O_PATH | O_CLOEXEC, 0); }));
+      [&] { return syscalls().open(path_->c_str(), O_PATH | O_CLOEXEC, 0); }));
   if (!handle) return;
   struct stat st {};
   struct statfs fs {};

@@ -349,7 +349,7 @@ void take_rows(const mapped_file& file, const row_layout& layout,
   std::optional<detail::row_reads> reads;
   if (shape.loops.empty() && shape.run >= detail::kMinReadRowBytes && total >= kBatchBytes &&
       file.mode() != access_mode::copy_on_write) {
-    reads.emplace(file);  // opens nothing until a batch asks
+    reads.emplace(file, options.reopen_path);  // opens nothing until a batch asks
   }
 
   std::atomic<bool> indices_changed{false};

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -163,6 +164,10 @@ struct row_layout {
 struct take_options {
   /// Threads copying in parallel; 0 picks min(hardware threads, one per 8 MiB of output).
   unsigned threads = 0;
+  /// The path by which warm rows are read with pread (see take_rows); empty: the mapping's
+  /// own, as given, which after a chdir no longer names the file if it was relative (rows
+  /// are then faulted in). An absolute path resolved when the file was mapped survives it.
+  std::filesystem::path reopen_path{};
 };
 
 /// The bytes `take_rows` writes for `count` indices: the outer counts × `count` × the bytes of
@@ -174,7 +179,8 @@ MMAP_ARRAY_EXPORT std::size_t take_size(const row_layout& layout, std::size_t co
 /// then the row's dimensions. Before each batch of rows is copied, the kernel is asked to read
 /// all their pages at once (MADV_WILLNEED), so a cold gather keeps many reads in flight. Warm
 /// rows of 2 KiB or more that this process has not mapped yet are read with pread when a page
-/// fault would map only a few pages: through the file's path, checked to name the same device
+/// fault would map only a few pages: through the file's path (options.reopen_path, or the
+/// mapping's), checked to name the same device
 /// and inode, on ext4, XFS, btrfs, F2FS or tmpfs (whose reads see a shared mapping's pages);
 /// never for copy_on_write.
 /// Every index and the layout are checked before anything is copied. Throws layout_error

@@ -964,6 +964,22 @@ TEST_F(TakeReads, APrivateMappingIsNeverReadFromTheFile) {
   EXPECT_EQ(out[3 * kWidth], static_cast<std::int32_t>(12 * kWidth));
 }
 
+TEST_F(TakeReads, AfterAChdirRowsAreReadThroughTheReopenPath) {
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(tmp.dir());
+  mapped_file m = mapped_file::open(path.filename(), access_mode::read_only);
+  std::filesystem::current_path(before);  // the relative name no longer names the file
+  // Through the mapping's own path: nothing to open, so every row is faulted in.
+  expect_rows(take(m, layout, spread, 2), spread, kWidth);
+  EXPECT_EQ(g_row_reads, 0);
+  // Through an absolute path, as the Python handle passes the name it resolved at open.
+  std::vector<std::int32_t> out(mmap_array::take_size(layout, spread.size()) / 4, -1);
+  mmap_array::take_rows(m, layout, spread, std::as_writable_bytes(std::span(out)),
+                        {.threads = 2, .reopen_path = path});
+  EXPECT_EQ(g_row_reads, 1024);
+  expect_rows(out, spread, kWidth);
+}
+
 TEST_F(TakeReads, AnotherFileAtThePathIsNotRead) {
   mapped_file m = mapped_file::open(path, access_mode::read_only);
   write_file(tmp / "other.bin", std::string(kRows * kPage, '\x01'));

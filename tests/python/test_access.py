@@ -612,6 +612,33 @@ def test_take_of_a_file_written_in_small_pieces_equals_numpy(tmp_path, mode, lay
         mm.close()
 
 
+def _read_calls() -> int:
+    with open("/proc/self/io") as io_counters:
+        return next(int(line.split()[1]) for line in io_counters if line.startswith("syscr:"))
+
+
+def test_take_reads_rows_through_the_absolute_name_after_a_chdir(tmp_path, monkeypatch):
+    # take may read warm rows with pread through the file's name (row_reads.hpp); the name a
+    # handle was opened with may be relative, and no longer name the file after a chdir.
+    rows = np.arange(4096 * 512, dtype=np.uint64).reshape(4096, 512)
+    with open(tmp_path / "rows.bin", "wb") as file:
+        for row in rows:  # a page at a time: the page cache holds it in small folios (ext4)
+            file.write(row.tobytes())
+    spread = np.arange(0, 4096, 4)
+    control = mmap_array.MemoryMappedArray(tmp_path / "rows.bin", dtype=np.uint64, shape=rows.shape)
+    before = _read_calls()
+    assert same(control.take(spread), rows[spread])
+    if _read_calls() - before < len(spread):
+        pytest.skip("this page cache holds the file so that faults map many rows: take reads none")
+    monkeypatch.chdir(tmp_path)
+    mm = mmap_array.MemoryMappedArray("rows.bin", dtype=np.uint64, shape=rows.shape)
+    (tmp_path / "elsewhere").mkdir()
+    os.chdir(tmp_path / "elsewhere")
+    before = _read_calls()
+    assert same(mm.take(spread), rows[spread])
+    assert _read_calls() - before >= len(spread)
+
+
 def test_take_of_a_cold_file_equals_a_warm_one(disk):
     path = disk / "rows.npy"
     values = np.random.default_rng(8).integers(0, 2**63, size=(20_000, 512), dtype=np.uint64)
