@@ -15,14 +15,17 @@
 namespace mmap_array {
 namespace detail {
 
-std::vector<std::byte> read_npy_head(int fd, std::uint64_t offset, std::uint64_t available,
-                                     const std::filesystem::path& path) {
+npy_head read_npy_head(int fd, std::uint64_t offset, std::uint64_t available,
+                       const std::filesystem::path& path) {
   // One read takes the preamble and, nearly always, the whole header: np.save pads headers to
   // 64 bytes and rarely needs more than a few hundred. Larger ones take a second read.
   constexpr std::uint64_t kFirstRead = 4096;
-  std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(available, kFirstRead)));
-  read_exact(fd, offset, bytes, path);
-  return bytes;
+  npy_head head;
+  head.size = static_cast<std::size_t>(std::min(available, kFirstRead));
+  // Not zeroed first: the read fills it (zeroing 4 KiB was 3% of an .npy open's instructions).
+  head.bytes.reset(new std::byte[head.size]);
+  read_exact(fd, offset, {head.bytes.get(), head.size}, path);
+  return head;
 }
 
 npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available,
@@ -32,13 +35,13 @@ npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available
                            path, limits, container);
 }
 
-npy_header finish_npy_header(std::vector<std::byte> bytes, int fd, std::uint64_t offset,
+npy_header finish_npy_header(const npy_head& head, int fd, std::uint64_t offset,
                              std::uint64_t available, const std::filesystem::path& path,
                              const npy_limits& limits, std::string_view container) {
   // A stream shorter than the preamble is still judged by its magic: a 3-byte text file is
   // not an .npy file, while the first 3 bytes of one are a truncated .npy file.
-  const std::size_t present = std::min(bytes.size(), npy_preamble_size);
-  const npy_preamble preamble = parse_npy_preamble(std::span(bytes).first(present), path, limits);
+  const std::size_t present = std::min(head.size, npy_preamble_size);
+  const npy_preamble preamble = parse_npy_preamble(head.view().first(present), path, limits);
 
   // header_length (at most 2**32 - 1 by the format) has passed the cap; with the check
   // against the stream's size, the buffer below is bounded by both.
@@ -50,10 +53,16 @@ npy_header finish_npy_header(std::vector<std::byte> bytes, int fd, std::uint64_t
                            ", past the end of the " + std::string(container) + " (size " +
                            std::to_string(available) + ")");
   }
-  const std::size_t had = bytes.size();
-  bytes.resize(static_cast<std::size_t>(header_end));
-  if (header_end > had) read_exact(fd, offset + had, std::span(bytes).subspan(had), path);
-  npy_header header = parse_npy_header(bytes, path, limits);
+  std::vector<std::byte> longer;  // a header the first read did not hold whole
+  std::span<const std::byte> bytes = head.view();
+  if (header_end > head.size) {
+    longer.resize(static_cast<std::size_t>(header_end));
+    std::copy(bytes.begin(), bytes.end(), longer.begin());
+    read_exact(fd, offset + head.size, std::span(longer).subspan(head.size), path);
+    bytes = longer;
+  }
+  npy_header header =
+      parse_npy_header(bytes.first(static_cast<std::size_t>(header_end)), path, limits);
 
   // Bytes after the array are allowed, as NumPy allows them; missing ones are not.
   std::uint64_t data_end = 0;
@@ -86,13 +95,13 @@ mapped_npy_or_raw map_npy_or_raw(std::filesystem::path path, access_mode mode,
                                  const raw_array_spec& raw, const npy_limits& limits) {
   detail::check_raw_spec(raw, path);
   const detail::opened_file file = detail::open_regular_file(path, mode);
-  std::vector<std::byte> head = detail::read_npy_head(file.fd.get(), 0, file.identity.size, path);
+  const detail::npy_head head = detail::read_npy_head(file.fd.get(), 0, file.identity.size, path);
   mapped_npy_or_raw result;
-  if (!detail::has_npy_magic(head)) {
+  if (!detail::has_npy_magic(head.view())) {
     result.data = detail::map_opened_raw_array(file, std::move(path), mode, raw);
     return result;
   }
-  result.header = detail::finish_npy_header(std::move(head), file.fd.get(), 0,
+  result.header = detail::finish_npy_header(head, file.fd.get(), 0,
                                             file.identity.size, path, limits, "file");
   result.data = detail::mapping_access::map(file.fd.get(), file.identity, std::move(path), mode,
                                             result.header->data_offset,

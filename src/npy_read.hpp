@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -21,13 +23,20 @@ npy_header read_npy_header(int fd, std::uint64_t offset, std::uint64_t available
                            const std::filesystem::path& path, const npy_limits& limits,
                            std::string_view container);
 
+/// The first bytes of an .npy stream, read at once.
+struct npy_head {
+  std::unique_ptr<std::byte[]> bytes;
+  std::size_t size = 0;
+  std::span<const std::byte> view() const noexcept { return {bytes.get(), size}; }
+};
+
 /// The first bytes of the .npy stream of `available` bytes at `offset` of the file open as
 /// `fd`, in one read: the preamble and, nearly always, the whole header. Throws os_error.
-std::vector<std::byte> read_npy_head(int fd, std::uint64_t offset, std::uint64_t available,
-                                     const std::filesystem::path& path);
+npy_head read_npy_head(int fd, std::uint64_t offset, std::uint64_t available,
+                       const std::filesystem::path& path);
 
 /// read_npy_header from the bytes read_npy_head returned: reads the rest of a long header.
-npy_header finish_npy_header(std::vector<std::byte> head, int fd, std::uint64_t offset,
+npy_header finish_npy_header(const npy_head& head, int fd, std::uint64_t offset,
                              std::uint64_t available, const std::filesystem::path& path,
                              const npy_limits& limits, std::string_view container);
 

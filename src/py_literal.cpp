@@ -229,11 +229,23 @@ class parser {
     fail("a value");
   }
 
+  // True for a character a string holds as itself: ASCII, and not its quote, a backslash, a
+  // NUL or a line end, which parse_str handles one by one.
+  static bool plain_in_string(char c, char quote) noexcept {
+    return static_cast<unsigned char>(c) < 0x80 && c != quote && c != '\\' && c != '\0' &&
+           c != '\n' && c != '\r';
+  }
+
   // The quote is at pos_; `start` is where the literal (with any prefix) begins.
   py_value parse_str(std::size_t start) {
     py_value value = make(py_value::kind::str, start);
     const char quote = text_[pos_++];
     for (;;) {
+      // A run of plain ASCII characters is appended at once: most strings hold nothing else.
+      std::size_t end = pos_;
+      while (end < text_.size() && plain_in_string(text_[end], quote)) ++end;
+      value.text.append(text_.data() + pos_, end - pos_);
+      pos_ = end;
       if (pos_ >= text_.size() || text_[pos_] == '\n' || text_[pos_] == '\r') {
         fail_at(start, "unterminated string (no closing " + std::string(1, quote) +
                            " before " + (pos_ >= text_.size() ? "the end" : "a newline") + ")");
@@ -247,9 +259,6 @@ class parser {
         parse_escape(value.text);
       } else if (c == '\0') {
         fail_at(pos_, "NUL byte in a string");
-      } else if (static_cast<unsigned char>(c) < 0x80) {
-        value.text += c;
-        ++pos_;
       } else if (encoding_ == literal_encoding::latin1) {
         append_utf8(value.text, static_cast<unsigned char>(c));
         ++pos_;

@@ -94,7 +94,8 @@ def open(
     >>> mm.format, mm.shape
     ('npy', (3, 3))
     """
-    _check_format(format, _FORMATS)
+    if format != "auto":  # the usual call checks nothing more
+        _check_format(format, _FORMATS)
     if mode in ("w+", "write"):
         if dtype is None or shape is None:
             raise ValueError("mode 'w+' creates a new file and needs dtype and shape")
