@@ -180,9 +180,8 @@ MMAP_ARRAY_EXPORT std::size_t take_size(const row_layout& layout, std::size_t co
 /// all their pages at once (MADV_WILLNEED), so a cold gather keeps many reads in flight. Warm
 /// rows of 2 KiB or more that this process has not mapped yet are read with pread when a page
 /// fault would map only a few pages: through the file's path (options.reopen_path, or the
-/// mapping's), checked to name the same device
-/// and inode, on ext4, XFS, btrfs, F2FS or tmpfs (whose reads see a shared mapping's pages);
-/// never for copy_on_write.
+/// mapping's), checked to name the same device and inode, on ext4, XFS, btrfs, F2FS or tmpfs
+/// (whose reads see a shared mapping's pages); never for copy_on_write.
 /// Every index and the layout are checked before anything is copied. Throws layout_error
 /// (index_out_of_range naming the index, the axis and its size; a layout reaching outside the
 /// mapping; a destination of the wrong size or overlapping the mapping), file_truncated_error
