@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from typing import Literal
 
 import numpy as np
@@ -191,6 +192,27 @@ def test_open_auto_needs_dtype_for_raw_files(tmp_path, monkeypatch):
     mm = mmap_array.open(tmp_path / "a.bin", dtype="f8")
     assert mm.format == "raw" and mm.get_array().tolist() == [0.0, 1.0, 2.0, 3.0]
     assert mm.filename == str(tmp_path / "a.bin") and mm.mode == "r"
+
+
+def test_open_auto_maps_a_raw_file_without_failing_as_npy_first(tmp_path):
+    # One open tells .npy from raw. Trying the .npy reader first raised a FormatError inside
+    # open() for every raw file, then opened the file a second time (2.5x the time).
+    path = tmp_path / "a.bin"
+    path.write_bytes(bytes(64))
+    raised = []
+
+    def trace(frame, event, arg):
+        if event == "exception":
+            raised.append(arg[0])
+        return trace
+
+    sys.settrace(trace)
+    try:
+        mm = mmap_array.open(path, dtype="f8")
+    finally:
+        sys.settrace(None)
+    assert mm.format == "raw" and mm.shape == (8,)
+    assert raised == []
 
 
 def test_open_auto_checks_a_raw_files_layout_as_memory_mapped_array_does(tmp_path):
