@@ -5,6 +5,7 @@
 // close() from another thread cannot unmap the memory underneath.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -241,6 +242,9 @@ std::atomic<int> g_write_behinds{0};
 // mapping's end sets the owner's flag, or when the pages stop changing (write_behind::run).
 // Non-daemon, as prefetch's: the interpreter's exit waits at most options.idle for it.
 bool handle_write_behind(const array_handle& self) {
+  // A forked child has none of its parent's threads, so none of their places.
+  static const int forget_in_child = pthread_atfork(nullptr, nullptr, [] { g_write_behinds = 0; });
+  (void)forget_in_child;
   nb::object owner = open_owner(self.owner, self.filename, "write behind");
   write_behind_options options;
   options.reopen_path = absolute_path(self);

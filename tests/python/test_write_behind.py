@@ -170,3 +170,26 @@ def test_the_interpreter_exits_cleanly_while_one_runs(tmp_path):
     assert result.stderr == ""
     assert result.stdout.strip() == "['mmap_array write-behind']"
     assert np.all(np.fromfile(tmp_path / "data.bin") == 1.0)
+
+
+def test_a_forked_child_has_all_four_places(tmp_path):
+    # The child has none of its parent's threads: their places are free there.
+    result = run_python(
+        f"""
+        import os
+        import mmap_array
+        def make(i):
+            return mmap_array.create(os.path.join({str(tmp_path)!r}, f"f{{i}}.bin"), (4 << 20,),
+                                     format="raw", write_behind=False)
+        parents = [make(i) for i in range(4)]
+        print([h._write_behind() for h in parents])
+        pid = os.fork()
+        if pid == 0:
+            children = [make(10 + i) for i in range(4)]
+            os._exit(0 if all(h._write_behind() for h in children) else 3)
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+        """,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[True, True, True, True]", "0"]
