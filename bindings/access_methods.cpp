@@ -5,10 +5,13 @@
 // close() from another thread cannot unmap the memory underneath.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
+#include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +43,15 @@ constexpr std::size_t kInlinePrefetch = std::size_t{2} << 20;
 constexpr std::size_t kPrefetchStep = std::size_t{32} << 20;
 
 mapped_file& file_of(nb::handle owner) { return owned_file(owner); }
+
+// The absolute name the handle resolved at open, which a later chdir leaves valid (the
+// mapping's own path is the one given, perhaps relative): for reopening the file.
+std::filesystem::path absolute_path(const array_handle& self) {
+  nb::object encoded = nb::steal(PyUnicode_EncodeFSDefault(self.filename.ptr()));
+  if (!encoded.is_valid()) throw nb::python_error();
+  return std::string_view(PyBytes_AS_STRING(encoded.ptr()),
+                          static_cast<std::size_t>(PyBytes_GET_SIZE(encoded.ptr())));
+}
 
 // A closed handle is refused, and so is one whose file shrank, as by every other method.
 nb::object open_owner(nb::handle owner, nb::handle filename, std::string_view operation) {
@@ -217,6 +229,46 @@ void prefetch_range(nb::object owner, mapping_range range) {
       .attr("Thread")(nb::arg("target") = job, nb::arg("name") = "mmap_array prefetch",
                       nb::arg("daemon") = false)
       .attr("start")();
+}
+
+// Write-behind threads alive at once: each holds a descriptor and wakes every 2 ms while its
+// producer writes; a program creating many files at once gets it for the first few.
+constexpr int kMaxWriteBehinds = 4;
+std::atomic<int> g_write_behinds{0};
+
+// Starts a write-behind for the handle's mapping on a Python thread (so fork and interpreter
+// exit treat it as any thread), unless kMaxWriteBehinds are running. The thread holds no
+// reference to the mapping: it writes through its own descriptor, and ends when flush() or the
+// mapping's end sets the owner's flag, or when the pages stop changing (write_behind::run).
+// Non-daemon, as prefetch's: the interpreter's exit waits at most options.idle for it.
+bool handle_write_behind(const array_handle& self) {
+  // A forked child has none of its parent's threads, so none of their places.
+  static const int forget_in_child = pthread_atfork(nullptr, nullptr, [] { g_write_behinds = 0; });
+  (void)forget_in_child;
+  nb::object owner = open_owner(self.owner, self.filename, "write behind");
+  write_behind_options options;
+  options.reopen_path = absolute_path(self);
+  auto job_state = std::make_shared<const write_behind>(file_of(owner), mapping_range{}, options);
+  if (g_write_behinds.fetch_add(1) >= kMaxWriteBehinds) {
+    g_write_behinds.fetch_sub(1);
+    return false;
+  }
+  std::shared_ptr<std::atomic<bool>> stop = write_behind_flag(owner);
+  nb::object job = nb::cpp_function([job_state, stop]() {
+    nb::gil_scoped_release unlocked;
+    job_state->run(*stop);
+    g_write_behinds.fetch_sub(1);
+  });
+  try {
+    nb::module_::import_("threading")
+        .attr("Thread")(nb::arg("target") = job, nb::arg("name") = "mmap_array write-behind",
+                        nb::arg("daemon") = false)
+        .attr("start")();
+  } catch (...) {
+    g_write_behinds.fetch_sub(1);
+    throw;
+  }
+  return true;
 }
 
 void handle_prefetch(const array_handle& self, nb::handle start, nb::handle stop) {
@@ -482,13 +534,7 @@ nb::object handle_take(const array_handle& self, nb::handle indices, nb::handle 
   auto* t = reinterpret_cast<PyArrayObject*>(target.ptr());
   const std::span<std::byte> destination(static_cast<std::byte*>(PyArray_DATA(t)),
                                          static_cast<std::size_t>(PyArray_NBYTES(t)));
-  // Rows are read through the absolute name resolved at open, which a later chdir leaves
-  // valid; the mapping's own path is the one given, perhaps relative.
-  nb::object encoded = nb::steal(PyUnicode_EncodeFSDefault(self.filename.ptr()));
-  if (!encoded.is_valid()) throw nb::python_error();
-  const std::string_view name(PyBytes_AS_STRING(encoded.ptr()),
-                              static_cast<std::size_t>(PyBytes_GET_SIZE(encoded.ptr())));
-  const take_options options{threads, std::filesystem::path(name)};
+  const take_options options{threads, absolute_path(self)};  // warm rows are read through it
   without_gil([&] { take_rows(file, layout, index.values, destination, options); });
   if (!out.is_none()) {
     if (!target.is(out) &&
@@ -564,6 +610,8 @@ void bind_access_methods(nb::class_<array_handle>& cls) {
           nb::sig("def advise(self, advice: str, start: " MMAP_ARRAY_INDEX_T
                   " = None, stop: " MMAP_ARRAY_INDEX_T " = None) -> None"),
           doc::advise)
+      .def("_write_behind", &handle_write_behind,
+           "Start writing the mapping's dirty pages back while it is filled; False if too many run.")
       .def("prefetch", &handle_prefetch, nb::arg("start").none() = nb::none(),
            nb::arg("stop").none() = nb::none(),
            nb::sig("def prefetch(self, start: " MMAP_ARRAY_INDEX_T " = None, stop: "

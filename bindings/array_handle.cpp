@@ -66,6 +66,7 @@ void flush(const array_handle& self) {
   // while this one waits for the disk without the GIL.
   nb::object owner = self.owner;
   mapped_file& file = owned_file(owner);
+  stop_write_behind(owner);
   nb::gil_scoped_release unlocked;
   file.flush();
 }

@@ -2,7 +2,9 @@
 
 #include <structmember.h>  // PyMemberDef, T_PYSSIZET (Python 3.11)
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
@@ -16,6 +18,7 @@ struct owner_object {
   PyObject_HEAD
   PyObject* weak_references;  // a resized handle finds the arrays left on its old mappings
   mapped_file file;
+  std::shared_ptr<std::atomic<bool>> write_behind_stop;  // set when the write-behind must end
 };
 
 PyTypeObject* owner_type = nullptr;  // set once by bind_mapping_owner, alive with the module
@@ -23,6 +26,8 @@ PyTypeObject* owner_type = nullptr;  // set once by bind_mapping_owner, alive wi
 void owner_dealloc(PyObject* self) {
   auto* owner = reinterpret_cast<owner_object*>(self);
   if (owner->weak_references != nullptr) PyObject_ClearWeakRefs(self);
+  stop_write_behind(self);
+  owner->write_behind_stop.~shared_ptr();
   owner->file.~mapped_file();  // unmaps
   PyTypeObject* type = Py_TYPE(self);
   type->tp_free(self);
@@ -65,11 +70,23 @@ nb::object make_owner(mapped_file&& file) {
   PyObject* self = owner_type->tp_alloc(owner_type, 0);  // zeroed; holds a type reference
   if (self == nullptr) throw nb::python_error();
   new (&reinterpret_cast<owner_object*>(self)->file) mapped_file(std::move(file));
+  new (&reinterpret_cast<owner_object*>(self)->write_behind_stop) std::shared_ptr<std::atomic<bool>>();
   return nb::steal(self);
 }
 
 mapped_file& owned_file(nb::handle owner) noexcept {
   return reinterpret_cast<owner_object*>(owner.ptr())->file;
+}
+
+std::shared_ptr<std::atomic<bool>> write_behind_flag(nb::handle owner) {
+  auto& flag = reinterpret_cast<owner_object*>(owner.ptr())->write_behind_stop;
+  if (!flag) flag = std::make_shared<std::atomic<bool>>(false);
+  return flag;
+}
+
+void stop_write_behind(nb::handle owner) noexcept {
+  const auto& flag = reinterpret_cast<owner_object*>(owner.ptr())->write_behind_stop;
+  if (flag) flag->store(true, std::memory_order_relaxed);
 }
 
 }  // namespace mmap_array::python

@@ -10,6 +10,9 @@
 
 #include <nanobind/nanobind.h>
 
+#include <atomic>
+#include <memory>
+
 #include "mmap_array/mapped_file.hpp"
 
 namespace mmap_array::python {
@@ -22,6 +25,13 @@ nanobind::object make_owner(mapped_file&& file);
 
 /// The mapping held by `owner`, which must be an object made by make_owner.
 mapped_file& owned_file(nanobind::handle owner) noexcept;
+
+/// The flag that ends the owner's write-behind (made on first use; see access_methods.cpp).
+std::shared_ptr<std::atomic<bool>> write_behind_flag(nanobind::handle owner);
+
+/// Ends the owner's write-behind, if it has one: at flush, which writes everything anyway,
+/// and when the mapping goes.
+void stop_write_behind(nanobind::handle owner) noexcept;
 
 /// True if the fault guard found pages of the owner's mapping gone from the file.
 inline bool owner_truncated(nanobind::handle owner) { return owned_file(owner).truncated(); }

@@ -171,4 +171,23 @@ void fsync_parent_directory(const std::filesystem::path& path, const std::filesy
   }
 }
 
+unique_fd reopen_same_file(const std::filesystem::path& path, const file_identity& identity,
+                           bool (*accept)(const struct statfs&)) noexcept {
+  const unique_fd handle(retry_on_eintr(
+      [&] { return syscalls().open(path.c_str(), O_PATH | O_CLOEXEC, 0); }));
+  if (!handle) return {};
+  struct stat st {};
+  if (syscalls().fstat(handle.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<std::uint64_t>(st.st_dev) != identity.device ||
+      static_cast<std::uint64_t>(st.st_ino) != identity.inode) {
+    return {};
+  }
+  struct statfs fs {};
+  if (accept != nullptr && (syscalls().fstatfs(handle.get(), &fs) != 0 || !accept(fs))) return {};
+  // The very inode just checked, opened for reading through its descriptor's link.
+  const std::string link = "/proc/self/fd/" + std::to_string(handle.get());
+  return unique_fd(retry_on_eintr(
+      [&] { return syscalls().open(link.c_str(), O_RDONLY | O_CLOEXEC, 0); }));
+}
+
 }  // namespace mmap_array::detail

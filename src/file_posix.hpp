@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +69,13 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
 /// Writes all of `bytes` at `offset` (pwrite), looping over partial writes and EINTR.
 void write_all_at(int fd, std::uint64_t offset, std::span<const std::byte> bytes,
                   const std::filesystem::path& path);
+
+/// Opens for reading the regular file `path` names now, if it is still the file `identity`
+/// describes (device and inode) and `accept`, when given, accepts its filesystem; an empty
+/// unique_fd otherwise. Nothing else is opened: a FIFO or device put at `path` since is looked
+/// at through an O_PATH descriptor, which wakes no writer and touches no device.
+unique_fd reopen_same_file(const std::filesystem::path& path, const file_identity& identity,
+                           bool (*accept)(const struct statfs&) = nullptr) noexcept;
 
 /// Makes a directory entry durable: fsync of the directory holding `path`; `given` names the
 /// file in messages. A directory that no longer exists has nothing left to sync.

@@ -63,23 +63,8 @@ bool row_reads::ready() noexcept {
 
 void row_reads::open_file() noexcept {
   if (!file_->is_open() || file_->mode() == access_mode::copy_on_write) return;
-  // O_PATH opens whatever the path names now without opening it for I/O: a FIFO or a
-  // device put there since is not opened (which would wake its writer, or the device).
-  const unique_fd handle(retry_on_eintr(
-      [&] { return syscalls().open(path_->c_str(), O_PATH | O_CLOEXEC, 0); }));
-  if (!handle) return;
-  struct stat st {};
-  struct statfs fs {};
-  if (syscalls().fstat(handle.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      static_cast<std::uint64_t>(st.st_dev) != file_->identity().device ||
-      static_cast<std::uint64_t>(st.st_ino) != file_->identity().inode ||
-      syscalls().fstatfs(handle.get(), &fs) != 0 || !reads_see_the_mapping(fs)) {
-    return;  // another file now, or one whose reads may not see the mapping: fault rows in
-  }
-  // The very inode just checked, opened for reading through its descriptor's link.
-  const std::string link = "/proc/self/fd/" + std::to_string(handle.get());
-  data_ = unique_fd(retry_on_eintr(
-      [&] { return syscalls().open(link.c_str(), O_RDONLY | O_CLOEXEC, 0); }));
+  // Another file now, or one whose reads may not see the mapping: rows are faulted in.
+  data_ = reopen_same_file(*path_, file_->identity(), reads_see_the_mapping);
 }
 
 void row_reads::read(const std::byte* source, std::size_t length, std::byte* destination) const noexcept {

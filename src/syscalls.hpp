@@ -9,8 +9,18 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 
 namespace mmap_array::detail {
+
+/// cachestat(2)'s answer, in pages (declared here: libc headers before Linux 6.5 lack it).
+struct page_cache_stat {
+  std::uint64_t cached = 0;             ///< pages in the page cache
+  std::uint64_t dirty = 0;              ///< of which dirty
+  std::uint64_t writeback = 0;          ///< of which being written back
+  std::uint64_t evicted = 0;            ///< evicted from the cache
+  std::uint64_t recently_evicted = 0;   ///< evicted recently
+};
 
 struct syscall_table {
   int (*open)(const char* path, int flags, mode_t mode);
@@ -37,6 +47,10 @@ struct syscall_table {
   int (*madvise)(void* addr, std::size_t length, int advice);
   int (*mincore)(void* addr, std::size_t length, unsigned char* vector);
   int (*fstatfs)(int fd, struct statfs* st);
+  int (*sync_file_range)(int fd, off_t offset, off_t length, unsigned flags);
+  // cachestat(2) (Linux 6.5): pages of [offset, offset + length) of the file in the page
+  // cache, and how many are dirty; -1 with ENOSYS on older kernels.
+  int (*cachestat)(int fd, std::uint64_t offset, std::uint64_t length, struct page_cache_stat* stat);
 };
 
 /// The table in use; tests may overwrite entries and must restore them.

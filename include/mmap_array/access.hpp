@@ -10,6 +10,8 @@
 // (layout_error); an empty mapping or range makes no system call.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -98,6 +100,49 @@ MMAP_ARRAY_EXPORT void populate(const mapped_file& file, mapping_range range = {
 /// As `populate`, reporting failure through `ec`.
 MMAP_ARRAY_EXPORT void populate(const mapped_file& file, mapping_range range,
                                 populate_options options, std::error_code& ec) noexcept;
+
+/// How a `write_behind` paces itself.
+struct write_behind_options {
+  /// Time between looks at the file's dirty pages (at least 20 times the look's own cost).
+  std::chrono::milliseconds interval{2};
+  /// Dirty bytes that start a writeback: a producer's partly written last folio is written
+  /// again later, so this bounds the extra writing to a folio (2 MiB at most) per batch.
+  std::size_t batch_bytes = std::size_t{8} << 20;
+  /// The loop ends once the range's pages have not changed (none added, none dirtied) for
+  /// this long: the producer has finished or paused.
+  std::chrono::milliseconds idle{50};
+  /// The path the file is reopened by (as take_options::reopen_path); empty: the mapping's.
+  std::filesystem::path reopen_path{};
+};
+
+/// Write-behind for a read_write mapping that a producer is filling: while the producer
+/// writes, the dirty pages are sent to the disk in batches, so a final `flush` has little left
+/// to write. Measured on ext4 (Linux 6.18, virtio disk), create 80 MB + fill + flush: 44 ms
+/// without, 34-36 ms with; flush alone 25 ms -> 11-12.5 ms. It costs a descriptor while it
+/// runs, and writes a folio twice when the producer was still writing to it. A producer that
+/// only rewrites pages already dirty changes no count, and the loop ends after options.idle.
+class MMAP_ARRAY_EXPORT write_behind {
+ public:
+  /// Prepares write-behind for `range` of `file` (read only here, so the mapping may close
+  /// while `run` goes on); throws layout_error (not a read_write mapping, or a range past the
+  /// end) or state_error.
+  write_behind(const mapped_file& file, mapping_range range = {}, write_behind_options options = {});
+
+  /// Runs until `stop` is set or the range has been idle for options.idle, and returns true;
+  /// blocks: call it on a thread of its own. Every pass looks at the range's dirty pages
+  /// (cachestat) and, past options.batch_bytes, starts their writeback without waiting
+  /// (sync_file_range SYNC_FILE_RANGE_WRITE). Returns false at once, having written nothing,
+  /// where the kernel lacks cachestat (before Linux 6.5) or the path no longer names the
+  /// mapped file. A failing call ends the loop: flush still reports every write error.
+  bool run(const std::atomic<bool>& stop) const noexcept;
+
+ private:
+  std::filesystem::path path_;
+  file_identity identity_;
+  std::uint64_t offset_ = 0;  // in the file
+  std::uint64_t length_ = 0;
+  write_behind_options options_;
+};
 
 /// The fraction (0 to 1) of the pages of `range` that are in memory (mincore(2)); 1 for an
 /// empty range. Linux answers for the page cache only when this process may write the file

@@ -121,9 +121,9 @@ def create_fill_flush(ctx: Context) -> MetricResult:
     contestants = [
         _contestant("ours", "mmap_array.create(path, (n,), format='raw'), fill, flush(), close()", OURS,
                     p["ours"], values, ours(p["ours"], "raw"),
-                    note="preallocated; flush() is msync + fsync"),
+                    note="preallocated; pages written behind the fill; flush() is msync + fsync"),
         _contestant("ours npy", "mmap_array.create(path, (n,)) (.npy), fill, flush(), close()", OURS,
-                    p["ours npy"], values, ours(p["ours npy"], "npy"), note="preallocated; flush() is msync + fsync"),
+                    p["ours npy"], values, ours(p["ours npy"], "npy"), note="preallocated; pages written behind the fill; flush() is msync + fsync"),
         _contestant("numpy.memmap(w+)", "np.memmap(path, np.float64, 'w+', shape=(n,)), fill, flush()", ANCHOR,
                     p["memmap"], values, memmap, note="sparse file; flush() is msync"),
         _contestant("open_memmap(w+)", "np.lib.format.open_memmap(path, 'w+', ...), fill, flush()", ANCHOR,
