@@ -235,6 +235,17 @@ void prefetch_range(nb::object owner, mapping_range range) {
 // producer writes; a program creating many files at once gets it for the first few.
 constexpr int kMaxWriteBehinds = 4;
 std::atomic<int> g_write_behinds{0};
+// The stop flags of write-behinds started, set when the interpreter exits: it waits for every
+// non-daemon thread, and one still waiting for its producer's first write would hold it for
+// seconds. Touched with the GIL held only.
+std::vector<std::weak_ptr<std::atomic<bool>>> g_write_behind_flags;
+
+void stop_every_write_behind() {
+  for (const auto& weak : g_write_behind_flags) {
+    if (const auto flag = weak.lock()) flag->store(true, std::memory_order_relaxed);
+  }
+  g_write_behind_flags.clear();
+}
 
 // Starts a write-behind for the handle's mapping on a Python thread (so fork and interpreter
 // exit treat it as any thread), unless kMaxWriteBehinds are running. The thread holds no
@@ -245,6 +256,12 @@ bool handle_write_behind(const array_handle& self) {
   // A forked child has none of its parent's threads, so none of their places.
   static const int forget_in_child = pthread_atfork(nullptr, nullptr, [] { g_write_behinds = 0; });
   (void)forget_in_child;
+  // threading's own exit hook runs before the interpreter joins its threads (atexit, after).
+  static const bool hooked = [] {
+    nb::module_::import_("threading").attr("_register_atexit")(nb::cpp_function(stop_every_write_behind));
+    return true;
+  }();
+  (void)hooked;
   nb::object owner = open_owner(self.owner, self.filename, "write behind");
   write_behind_options options;
   options.reopen_path = absolute_path(self);
@@ -254,6 +271,8 @@ bool handle_write_behind(const array_handle& self) {
     return false;
   }
   std::shared_ptr<std::atomic<bool>> stop = write_behind_flag(owner);
+  std::erase_if(g_write_behind_flags, [](const auto& weak) { return weak.expired(); });
+  g_write_behind_flags.push_back(stop);
   nb::object job = nb::cpp_function([job_state, stop]() {
     nb::gil_scoped_release unlocked;
     job_state->run(*stop);

@@ -63,6 +63,7 @@ bool write_behind::run(const std::atomic<bool>& stop) const noexcept {
       std::max<std::uint64_t>(1, options_.batch_bytes / detail::system_page_size());
   clock::duration interval = options_.interval;
   clock::time_point changed = clock::now();
+  clock::duration patience = options_.first_write;  // then options_.idle, once pages change
   while (!stop.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(interval);
     if (stop.load(std::memory_order_relaxed)) break;
@@ -78,7 +79,8 @@ bool write_behind::run(const std::atomic<bool>& stop) const noexcept {
     }
     if (now.cached != last.cached || now.dirty != last.dirty) {
       changed = look;
-    } else if (look - changed >= options_.idle) {
+      patience = options_.idle;
+    } else if (look - changed >= patience) {
       break;
     }
     last = now;

@@ -111,6 +111,9 @@ struct write_behind_options {
   /// The loop ends once the range's pages have not changed (none added, none dirtied) for
   /// this long: the producer has finished or paused.
   std::chrono::milliseconds idle{50};
+  /// How long the loop waits for the producer's first write (the range's first change)
+  /// before it ends: a producer may compute for a while before it writes.
+  std::chrono::milliseconds first_write{5000};
   /// The path the file is reopened by (as take_options::reopen_path); empty: the mapping's.
   std::filesystem::path reopen_path{};
 };
@@ -128,7 +131,8 @@ class MMAP_ARRAY_EXPORT write_behind {
   /// end) or state_error.
   write_behind(const mapped_file& file, mapping_range range = {}, write_behind_options options = {});
 
-  /// Runs until `stop` is set or the range has been idle for options.idle, and returns true;
+  /// Runs until `stop` is set, or the range has been idle for options.idle after a change (for
+  /// options.first_write before any), and returns true;
   /// blocks: call it on a thread of its own. Every pass looks at the range's dirty pages
   /// (cachestat) and, past options.batch_bytes, starts their writeback without waiting
   /// (sync_file_range SYNC_FILE_RANGE_WRITE). Returns false at once, having written nothing,

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "mmap_array/access.hpp"
@@ -74,6 +75,7 @@ class WriteBehind : public ::testing::Test {
     write_behind_options options;
     options.interval = 1ms;
     options.idle = 20ms;
+    options.first_write = 20ms;
     return options;
   }
 
@@ -95,6 +97,21 @@ TEST_F(WriteBehind, WritesTheDirtyPagesBackAndEndsOnceTheyStopChanging) {
   EXPECT_EQ(g_writebacks[0].length, static_cast<off_t>(kFileBytes));
   EXPECT_EQ(g_writebacks[0].flags, static_cast<unsigned>(SYNC_FILE_RANGE_WRITE));
   EXPECT_EQ(dirty_pages(path), 0u);  // written, with no flush
+}
+
+TEST_F(WriteBehind, WaitsForTheProducersFirstWriteLongerThanTheIdleTime) {
+  mapped_file m = mapped_file::create(path, kFileBytes);
+  write_behind_options options = quick();
+  options.first_write = 5s;
+  const write_behind behind(m, {}, options);
+  const std::atomic<bool> stop{false};
+  bool ran = false;
+  std::thread thread([&] { ran = behind.run(stop); });
+  std::this_thread::sleep_for(200ms);  // ten times the idle time before the first write
+  std::memset(m.data(), 0x5a, m.size());
+  thread.join();
+  EXPECT_TRUE(ran);
+  EXPECT_GE(g_writebacks.size(), 1u);
 }
 
 TEST_F(WriteBehind, WritesOnlyTheMappedRangeOfTheFile) {

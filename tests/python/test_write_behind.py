@@ -114,6 +114,20 @@ def test_flush_ends_it(tmp_path):
     mm.close()
 
 
+def test_the_end_of_its_mapping_ends_it(tmp_path):
+    path = tmp_path / "data.bin"
+    mm = mmap_array.create(path, (BIG // 8,), format="raw")
+    threads = write_behinds()
+    mm.close()  # no array left: the mapping goes now
+    # New pages of the file through another mapping would keep it running.
+    arr = mmap_array.open(path, "r+", dtype="float64").get_array()
+    step = (2 << 20) // 8
+    for start in range(0, arr.size, step):
+        arr[start : start + step] = 1.0
+        time.sleep(0.005)
+    assert threads and not any(thread.is_alive() for thread in threads)
+
+
 def test_it_keeps_no_mapping_alive(tmp_path):
     mm = mmap_array.create(tmp_path / "data.bin", (BIG // 8,), format="raw")
     arr = mm.get_array()
@@ -193,3 +207,17 @@ def test_a_forked_child_has_all_four_places(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["[True, True, True, True]", "0"]
+
+
+def test_an_exit_does_not_wait_for_a_first_write_that_never_comes(tmp_path):
+    # The thread waits up to 5 s for the first write; the interpreter's exit stops it.
+    start = time.monotonic()
+    result = run_python(
+        f"""
+        import mmap_array
+        mm = mmap_array.create({str(tmp_path / "data.bin")!r}, (4 << 20,), format="raw")
+        """,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - start < 5.0
