@@ -191,7 +191,8 @@ def create(
         the disk in 8 MiB batches while you fill the array, so ``flush()`` has
         little left to write (create 80 MB, fill and flush: 34-36 ms instead
         of 44 ms). It holds a descriptor, ends at ``flush()``, when the
-        mapping goes, or once nothing was written for 50 ms, and runs only on
+        mapping goes, at exit, or once nothing was written for 50 ms (5 s
+        before the first write), and runs only on
         Linux 6.5 or later (``cachestat``). A page still being written when
         its batch leaves is written again later; turn it off for a file you
         will rewrite at random many times before flushing.
