@@ -251,7 +251,8 @@ void stop_every_write_behind() {
 // exit treat it as any thread), unless kMaxWriteBehinds are running. The thread holds no
 // reference to the mapping: it writes through its own descriptor, and ends when flush() or the
 // mapping's end sets the owner's flag, or when the pages stop changing (write_behind::run).
-// Non-daemon, as prefetch's: the interpreter's exit waits at most options.idle for it.
+// Non-daemon, as prefetch's (a daemon could be killed in C++ frames); the exit hook below
+// stops it before the interpreter joins it.
 bool handle_write_behind(const array_handle& self) {
   // A forked child has none of its parent's threads, so none of their places.
   static const int forget_in_child = pthread_atfork(nullptr, nullptr, [] { g_write_behinds = 0; });
