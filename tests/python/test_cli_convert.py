@@ -428,7 +428,11 @@ def test_source_truncated_mid_conversion(tmp_path):
 
 
 def test_interrupt_leaves_the_old_destination(tmp_path):
-    code = _HOOKED.format(action="os.kill(os.getpid(), signal.SIGINT)")
+    # Ctrl-C as a terminal user has it. A runner started as a shell's background job (or
+    # under nohup) passes SIGINT down ignored, and Python then leaves it ignored: the
+    # signal would be dropped and the conversion would finish.
+    action = "signal.signal(signal.SIGINT, signal.default_int_handler); os.kill(os.getpid(), signal.SIGINT)"
+    code = _HOOKED.format(action=action)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["130", "b'old'", "['out.npy',", "'src.bin']"]
