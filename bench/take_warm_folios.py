@@ -44,13 +44,14 @@ def write_in_pieces(path: Path, rows: int) -> None:
     rng = np.random.default_rng(0)
     block = rng.integers(0, 2**63, size=(16 << 20) // 8, dtype=np.uint64).tobytes()
     with open(path, "wb") as f:
-        written = 0
-        while written < rows * ROW:
+        written, size = 0, rows * ROW
+        while written < size:
             for start in range(0, len(block), PIECE):
-                if written >= rows * ROW:
+                if written >= size:
                     break
-                f.write(block[start : start + PIECE])
-                written += PIECE
+                piece = min(PIECE, size - written)  # the last one may be short: exactly `rows` rows
+                f.write(block[start : start + piece])
+                written += piece
 
 
 def read_back(path: Path) -> None:

@@ -104,20 +104,84 @@ long writer_of_temp(std::string_view name, std::string_view target_name) noexcep
   return pid > 0 && pid <= std::numeric_limits<pid_t>::max() ? pid : 0;
 }
 
-void remove_dead_writers_temporaries(const std::filesystem::path& target) noexcept {
+std::size_t directory_listing_schedule::slot_of(std::uint64_t directory) noexcept {
+  return static_cast<std::size_t>((directory * 0x9E3779B97F4A7C15ull) >> 58) % kSlots;
+}
+
+bool directory_listing_schedule::due(std::uint64_t directory, std::int64_t now_ns) const noexcept {
+  const slot& s = slots_[slot_of(directory)];
+  return s.directory.load(std::memory_order_relaxed) != directory ||
+         now_ns >= s.next_ns.load(std::memory_order_relaxed);
+}
+
+void directory_listing_schedule::listed(std::uint64_t directory, std::size_t entries,
+                                        std::int64_t now_ns) noexcept {
+  slot& s = slots_[slot_of(directory)];
+  const std::int64_t quiet =
+      entries < kAlwaysListedEntries ? 0 : static_cast<std::int64_t>(entries) * kQuietPerEntryNs;
+  s.next_ns.store(now_ns + quiet, std::memory_order_relaxed);
+  s.directory.store(directory, std::memory_order_relaxed);
+}
+
+std::uint64_t directory_key(std::uint64_t device, std::uint64_t inode) noexcept {
+  // splitmix64's finaliser: every bit of the device and inode moves the whole key.
+  std::uint64_t key = inode ^ (device * 0x9E3779B97F4A7C15ull);
+  key = (key ^ (key >> 30)) * 0xBF58476D1CE4E5B9ull;
+  key = (key ^ (key >> 27)) * 0x94D049BB133111EBull;
+  key ^= key >> 31;
+  return key != 0 ? key : 1;  // 0 marks an empty slot
+}
+
+directory_listing_schedule& listing_schedule() noexcept {
+  static directory_listing_schedule schedule;
+  return schedule;
+}
+
+namespace {
+
+std::int64_t steady_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::filesystem::path directory_of(const std::filesystem::path& target) {
   std::filesystem::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
+  return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+// 0 if the directory cannot be stat'ed (it will not be listed either).
+std::uint64_t key_of_directory(const std::filesystem::path& dir) noexcept {
+  struct stat st {};
+  if (syscalls().stat(dir.c_str(), &st) != 0) return 0;
+  return directory_key(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+}
+
+}  // namespace
+
+bool leftovers_listing_due(const std::filesystem::path& target) noexcept {
+  const std::uint64_t key = key_of_directory(directory_of(target));
+  return key != 0 && listing_schedule().due(key, steady_now_ns());
+}
+
+void remove_dead_writers_temporaries(const std::filesystem::path& target) noexcept {
+  const std::filesystem::path dir = directory_of(target);
+  const std::uint64_t key = key_of_directory(dir);
+  if (key == 0 || !listing_schedule().due(key, steady_now_ns())) return;
   const std::string target_name = target.filename().string();
   std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
   if (!listing) return;
   const long self = getpid();
+  std::size_t entries = 0;
   while (const dirent* entry = ::readdir(listing.get())) {
+    ++entries;
     const long pid = writer_of_temp(entry->d_name, target_name);
     if (pid == 0 || pid == self) continue;  // not a temporary, or one of ours in progress
     // ESRCH: no such process. EPERM means it exists (another user's): keep its file.
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
     syscalls().unlink((dir / entry->d_name).c_str());
   }
+  listing_schedule().listed(key, entries, steady_now_ns());
 }
 
 temp_file::temp_file(unique_fd fd, std::filesystem::path given, std::filesystem::path target,

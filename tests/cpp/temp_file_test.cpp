@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,9 @@
 namespace {
 
 using mmap_array::atomic_writer;
+using mmap_array::detail::directory_key;
+using mmap_array::detail::directory_listing_schedule;
+using mmap_array::detail::leftovers_listing_due;
 using mmap_array::detail::temp_name_for;
 using mmap_array::detail::writer_of_temp;
 using namespace mmap_array_test;
@@ -172,6 +177,55 @@ TEST(TempFile, ACommitRemovesTheLeftoversOfDeadWritersOnly) {
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(tmp.names(), expected);
   EXPECT_EQ(read_file(path), "new");
+}
+
+TEST(DirectoryListingSchedule, ListsSmallDirectoriesAlwaysAndLargeOnesAfterAQuietTime) {
+  directory_listing_schedule schedule;
+  const std::uint64_t a = directory_key(1, 2);
+  const std::uint64_t b = directory_key(1, 3);
+  EXPECT_TRUE(schedule.due(a, 0));  // never listed by this process
+  schedule.listed(a, directory_listing_schedule::kAlwaysListedEntries - 1, 1000);
+  EXPECT_TRUE(schedule.due(a, 1000));  // small: every commit lists it
+  schedule.listed(a, 50'000, 2000);
+  const std::int64_t quiet = 50'000 * directory_listing_schedule::kQuietPerEntryNs;  // 1.5 s
+  EXPECT_FALSE(schedule.due(a, 2000));
+  EXPECT_FALSE(schedule.due(a, 2000 + quiet - 1));
+  EXPECT_TRUE(schedule.due(a, 2000 + quiet));
+  EXPECT_TRUE(schedule.due(b, 2000));  // another directory keeps its own time
+  schedule.listed(a, 10, 3000);        // it shrank: every commit again
+  EXPECT_TRUE(schedule.due(a, 3000));
+  EXPECT_NE(directory_key(0, 0), 0u);  // 0 marks an empty slot
+  EXPECT_NE(directory_key(1, 2), directory_key(1, 3));
+  EXPECT_NE(directory_key(1, 2), directory_key(2, 2));
+}
+
+// A program saving many files into one directory would otherwise list all of it on every
+// save (15 ms for 50,000 entries, for a save of 0.2 ms).
+TEST(TempFile, ALargeDirectoryIsListedForLeftoversOnlyAfterItsQuietTime) {
+  temp_dir tmp;
+  constexpr int kFiles = 20'000;  // a quiet time of 0.6 s
+  for (int i = 0; i < kFiles; ++i) {
+    const int fd = ::open((tmp / ("f" + std::to_string(i))).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+  }
+  const auto path = tmp / "data.bin";
+  EXPECT_TRUE(leftovers_listing_due(path));
+  commit_bytes(path, "first");  // lists the directory, which holds 20,000 entries
+  const std::string leftover = leftover_name("data.bin", dead_pid());
+  write_file(tmp / leftover, "torn");
+  ASSERT_FALSE(leftovers_listing_due(path));
+  commit_bytes(path, "second");
+  EXPECT_TRUE(std::filesystem::exists(tmp / leftover)) << "listed again within its quiet time";
+
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!leftovers_listing_due(path) && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(leftovers_listing_due(path));
+  commit_bytes(path, "third");
+  EXPECT_FALSE(std::filesystem::exists(tmp / leftover));
+  EXPECT_EQ(read_file(path), "third");
 }
 
 TEST(TempFile, AFailedCommitRemovesNoLeftovers) {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from collections import Counter
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -358,3 +359,39 @@ def test_default_output_is_the_checkout_docs(tmp_path):
     other.mkdir()
     (other / "pyproject.toml").write_text('[project]\nname = "something_else"\n')
     assert find_repository(str(other)) == str(tmp_path)
+
+
+# --- the standalone scripts of bench/ -----------------------------------------------------
+
+_BENCH_FOLDER = Path(__file__).resolve().parents[2] / "bench"
+
+# Each at a size that runs in about a second; each script checks its own results (sums,
+# gathered rows, arrays) and exits non-zero when one is wrong.
+_BENCH_SCRIPT_ARGUMENTS = {
+    "cold_pass_breakdown.py": ["--mb", "4", "--repeat", "2"],
+    "grow.py": ["--mb", "4", "--repeat", "1", "--appends", "100"],
+    "open_breakdown.py": ["--mb", "4", "--repeat", "3"],
+    "save_into_large_directory.py": ["--entries", "0,300", "--repeat", "3"],
+    "take_cold.py": ["--gib", "0.01", "--rows", "200", "--repeat", "1"],
+    "take_warm_folios.py": ["--gib", "0.01", "--rows", "200", "--repeat", "1"],
+    "warm_pass_breakdown.py": ["--mb", "4", "--repeat", "1"],
+}
+
+
+def test_every_bench_script_is_run_below():
+    assert sorted(path.name for path in _BENCH_FOLDER.glob("*.py")) == sorted(_BENCH_SCRIPT_ARGUMENTS)
+
+
+@pytest.mark.parametrize("script", sorted(_BENCH_SCRIPT_ARGUMENTS))
+def test_bench_script_runs_at_a_small_size(script, disk_dir):
+    # The scripts evict files from the page cache, so they need a disk-backed directory.
+    directory = disk_dir / script.removesuffix(".py")
+    directory.mkdir()
+    result = subprocess.run(
+        [sys.executable, str(_BENCH_FOLDER / script), *_BENCH_SCRIPT_ARGUMENTS[script], "--dir", str(directory)],
+        check=False, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Every script reports ratios ("0.35x"), and none prints a NaN or an infinity.
+    assert re.search(r"\d\.\d+x\b", result.stdout), result.stdout
+    assert "nan" not in result.stdout.lower() and "inf" not in result.stdout.lower(), result.stdout
