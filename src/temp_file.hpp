@@ -89,7 +89,7 @@ void remove_dead_writers_temporaries(const std::filesystem::path& target) noexce
 /// against 0.2 ms for writing a small file), which a program saving many files into one
 /// directory would otherwise pay on every save. So a directory that held
 /// kAlwaysListedEntries or more at its last listing is listed again only after
-/// kQuietPerEntry for each of them (1.5 s for 50,000): listing then takes about 1% of the
+/// kQuietPerEntryNs for each of them (1.5 s for 50,000): listing then takes about 1% of the
 /// time at most. Smaller directories, and any this process has not listed yet, are listed
 /// on every commit. Lock-free and allocation-free; a race between threads costs at most one
 /// listing more or fewer, and leftovers are only disk space, never a torn file.
